@@ -8,6 +8,15 @@
 // Values follow the contract's three-valued logic: fields read from the activity are always
 // known (empty list, "", false when absent) except `object.age` and `language`; request facts
 // are unknown unless supplied. An unknown value is FieldValue{} (std::monostate).
+//   - Text fields extract their unfolded text (a string); `text` gives both forms.
+//   - Numbers (counts, request-fact counters) are doubles; `F.count` is the list's size.
+//   - Durations are never negative (now - t, clamped at 0): object.age, actor.age.
+//   - actor.name / actor.bio / actor.username read the Activity: call MergeActorFacts(facts,
+//     &activity) after parsing so that request facts win over the embedded actor.
+//   - origin.domain is normalised (text::NormalizeDomain); a name that is not a valid domain
+//     is unknown.
+//   - actor.domain.severity: unknown when `domains` is null; "none" when no entry covers the
+//     actor domain (or there is no actor); else the covering entry's severity name.
 //
 // Thread safety: the registry is immutable static data; extractors are pure functions.
 //

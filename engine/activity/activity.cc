@@ -1,0 +1,1527 @@
+// ActivityParser: one simdjson DOM pass over an ActivityStreams document into an Activity.
+//
+// How a document is read (the decisions behind each step are in activity.h):
+//   1. Size check, then simdjson parses and validates (UTF-8, depth) into a reused DOM.
+//   2. The root is classified: an activity (a known activity type, or any unknown type with
+//      an `object`), a bare actor (Person, Service, Application, Group, Organization) or a
+//      bare object (anything else).
+//   3. Every object the engine reads is scanned once, field by field: each key the engine
+//      knows is recorded with its value, and a key seen twice is remembered. Reading an
+//      object in a role (activity, object, actor, tag, attachment, ...) first checks that no
+//      key of that role appears twice: that is the duplicate-key rule of the contract.
+//   4. Content, summary and name are HTML: converted to text, normalised once, and scanned
+//      for links (one linear pass over the markup per field).
+//
+// Everything is linear in the size of the document: arrays are read up to max_array_items,
+// distinct lists use hash sets past a handful of entries, recipients are sorted once.
+#include "engine/activity/activity.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/text/domain.h"
+#include "engine/text/normalize.h"
+#include "simdjson.h"
+
+namespace fedwall {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// ---------------------------------------------------------------------------------------
+// The keys the engine reads, and which of them each role reads.
+
+enum Key : int {
+  kType,
+  kId,
+  kActor,
+  kObject,
+  kTo,
+  kCc,
+  kBto,
+  kBcc,
+  kAttributedTo,
+  kContent,
+  kContentMap,
+  kSummary,
+  kSummaryMap,
+  kName,
+  kNameMap,
+  kTag,
+  kAttachment,
+  kOneOf,
+  kAnyOf,
+  kSensitive,
+  kInReplyTo,
+  kQuoteUrl,
+  kQuoteUri,
+  kMisskeyQuote,
+  kQuote,
+  kPublished,
+  kLanguage,
+  kPreferredUsername,
+  kFollowers,
+  kHref,
+  kMediaType,
+  kIdentifier,
+  kNumKeys,
+};
+
+constexpr std::array<std::string_view, kNumKeys> kKeyNames = {
+    "type",         "id",        "actor",      "object",
+    "to",           "cc",        "bto",        "bcc",
+    "attributedTo", "content",   "contentMap", "summary",
+    "summaryMap",   "name",      "nameMap",    "tag",
+    "attachment",   "oneOf",     "anyOf",      "sensitive",
+    "inReplyTo",    "quoteUrl",  "quoteUri",   "_misskey_quote",
+    "quote",        "published", "language",   "preferredUsername",
+    "followers",    "href",      "mediaType",  "identifier",
+};
+static_assert(kNumKeys <= 64, "key masks are 64-bit");
+
+constexpr uint64_t Bit(Key k) { return uint64_t{1} << k; }
+
+constexpr uint64_t kAddressingKeys = Bit(kTo) | Bit(kCc) | Bit(kBto) | Bit(kBcc);
+// An activity: its type, id, actor, object and addressing.
+constexpr uint64_t kActivityKeys =
+    Bit(kType) | Bit(kId) | Bit(kActor) | Bit(kObject) | kAddressingKeys;
+// Everything read from the object that carries the content (a Note, a Page, ..., or the
+// activity itself when its object is not embedded, as for Flag and EmojiReact).
+constexpr uint64_t kContentKeys =
+    Bit(kContent) | Bit(kContentMap) | Bit(kSummary) | Bit(kSummaryMap) | Bit(kName) |
+    Bit(kNameMap) | Bit(kTag) | Bit(kAttachment) | Bit(kOneOf) | Bit(kAnyOf) | Bit(kSensitive) |
+    Bit(kInReplyTo) | Bit(kQuoteUrl) | Bit(kQuoteUri) | Bit(kMisskeyQuote) | Bit(kQuote) |
+    Bit(kPublished) | Bit(kLanguage);
+constexpr uint64_t kObjectKeys =
+    Bit(kType) | Bit(kId) | Bit(kAttributedTo) | kAddressingKeys | kContentKeys;
+// An actor: embedded in `actor`, the object of Create/Update, or a bare actor.
+constexpr uint64_t kActorKeys = Bit(kType) | Bit(kId) | Bit(kName) | Bit(kSummary) |
+                                Bit(kPreferredUsername) | Bit(kFollowers) | Bit(kPublished) |
+                                kAddressingKeys;
+constexpr uint64_t kTagKeys = Bit(kType) | Bit(kName) | Bit(kHref);
+constexpr uint64_t kAttachmentKeys = Bit(kType) | Bit(kName) | Bit(kMediaType) | Bit(kHref);
+constexpr uint64_t kPollOptionKeys = Bit(kName);
+// An object read only for its id (attributedTo entries, Flag's further objects, recipients).
+constexpr uint64_t kReferenceKeys = Bit(kType) | Bit(kId);
+constexpr uint64_t kLanguageObjectKeys = Bit(kIdentifier);
+
+// Key lookup by length, then by comparison: at most a handful of candidates per length.
+constexpr size_t kMaxKeyLength = 17;  // "preferredUsername"
+constexpr size_t kSlotsPerLength = 8;
+struct KeyTable {
+  std::array<std::array<int8_t, kSlotsPerLength>, kMaxKeyLength + 1> by_length;
+};
+
+constexpr KeyTable MakeKeyTable() {
+  KeyTable t{};
+  for (auto& slots : t.by_length) {
+    for (auto& s : slots) s = -1;
+  }
+  for (int k = 0; k < kNumKeys; ++k) {
+    auto& slots = t.by_length[kKeyNames[k].size()];
+    size_t i = 0;
+    while (slots[i] != -1) ++i;
+    slots[i] = static_cast<int8_t>(k);
+  }
+  return t;
+}
+constexpr KeyTable kKeyTable = MakeKeyTable();
+
+int KeyIndex(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return -1;
+  for (int8_t k : kKeyTable.by_length[key.size()]) {
+    if (k < 0) return -1;
+    const std::string_view name = kKeyNames[k];
+    // First and last bytes rule out nearly every candidate before the comparison.
+    if (name.front() == key.front() && name.back() == key.back() &&
+        std::memcmp(name.data(), key.data(), key.size()) == 0) {
+      return k;
+    }
+  }
+  return -1;
+}
+
+// The known keys of one JSON object, each with its (first) value.
+struct Fields {
+  std::array<dom::element, kNumKeys> value;
+  uint64_t present = 0;
+  uint64_t duplicated = 0;
+
+  bool Has(Key k) const { return (present & Bit(k)) != 0; }
+  // Present and not null.
+  bool HasValue(Key k) const { return Has(k) && !value[k].is_null(); }
+  dom::element operator[](Key k) const { return value[k]; }
+};
+
+void Scan(dom::object object, Fields* f) {
+  for (dom::key_value_pair field : object) {
+    int k = KeyIndex(field.key);
+    if (k < 0) continue;
+    uint64_t bit = uint64_t{1} << k;
+    if (f->present & bit) {
+      f->duplicated |= bit;
+    } else {
+      f->present |= bit;
+      f->value[k] = field.value;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers over DOM values.
+
+std::string_view StringOf(dom::element e) {
+  std::string_view s;
+  if (e.get_string().get(s) != simdjson::SUCCESS) return {};
+  return s;
+}
+
+std::string_view StringField(const Fields& f, Key k) {
+  return f.Has(k) ? StringOf(f[k]) : std::string_view();
+}
+
+// `type` is a string, or (JSON-LD) an array whose first string counts.
+std::string_view TypeOf(const Fields& f, size_t max_items) {
+  if (!f.Has(kType)) return {};
+  dom::element t = f[kType];
+  if (t.is_string()) return StringOf(t);
+  dom::array a;
+  if (t.get_array().get(a) != simdjson::SUCCESS) return {};
+  size_t n = 0;
+  for (dom::element item : a) {
+    if (n++ >= max_items) break;
+    if (item.is_string()) return StringOf(item);
+  }
+  return {};
+}
+
+// Calls fn(item) for a single value or for each element of an array (up to max_items);
+// nulls are skipped.
+template <typename Fn>
+void ForEachItem(dom::element e, size_t max_items, Fn fn) {
+  if (e.is_null()) return;
+  dom::array a;
+  if (e.get_array().get(a) != simdjson::SUCCESS) {
+    fn(e);
+    return;
+  }
+  size_t n = 0;
+  for (dom::element item : a) {
+    if (n++ >= max_items) break;
+    if (!item.is_null()) fn(item);
+  }
+}
+
+// The first non-null item of a single value or an array.
+bool FirstItem(dom::element e, dom::element* first) {
+  if (e.is_null()) return false;
+  dom::array a;
+  if (e.get_array().get(a) != simdjson::SUCCESS) {
+    *first = e;
+    return true;
+  }
+  for (dom::element item : a) {
+    if (!item.is_null()) {
+      *first = item;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool NonEmptyValue(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
+      return false;
+    case dom::element_type::STRING:
+      return !StringOf(e).empty();
+    case dom::element_type::ARRAY: {
+      dom::array a;
+      return e.get_array().get(a) == simdjson::SUCCESS && a.begin() != a.end();
+    }
+    case dom::element_type::BOOL: {
+      bool b = false;
+      return e.get_bool().get(b) == simdjson::SUCCESS && b;
+    }
+    default:
+      return true;
+  }
+}
+
+bool IsActorType(std::string_view t) {
+  return t == "Person" || t == "Service" || t == "Application" || t == "Group" ||
+         t == "Organization";
+}
+
+// Activity types of ActivityStreams 2.0 and the extensions servers send. Question is left
+// out on purpose: in practice it is a poll (an object), never an intransitive activity.
+bool IsKnownActivityType(std::string_view t) {
+  static constexpr std::string_view kTypes[] = {
+      "Accept",
+      "Add",
+      "Announce",
+      "Arrive",
+      "Block",
+      "Create",
+      "Delete",
+      "Dislike",
+      "EmojiReact",
+      "EmojiReaction",
+      "Flag",
+      "Follow",
+      "Ignore",
+      "Invite",
+      "Join",
+      "Leave",
+      "Like",
+      "Listen",
+      "Move",
+      "Offer",
+      "Read",
+      "Reject",
+      "Remove",
+      "TentativeAccept",
+      "TentativeReject",
+      "Travel",
+      "Undo",
+      "Update",
+      "View",
+  };
+  for (std::string_view k : kTypes) {
+    if (t == k) return true;
+  }
+  return false;
+}
+
+// An activity: a known activity type, or an unknown non-actor type that has an `object`.
+bool LooksLikeActivity(std::string_view type, const Fields& f) {
+  if (IsKnownActivityType(type)) return true;
+  if (IsActorType(type)) return false;
+  static constexpr std::string_view kObjectTypes[] = {
+      "Note",  "Article",  "Page",      "Question", "Image",       "Video",   "Audio",
+      "Event", "Document", "Tombstone", "Place",    "ChatMessage", "Profile",
+  };
+  for (std::string_view k : kObjectTypes) {
+    if (type == k) return false;
+  }
+  return f.Has(kObject);
+}
+
+bool IsPublicIri(std::string_view s) {
+  return s == "https://www.w3.org/ns/activitystreams#Public" || s == "as:Public" || s == "Public" ||
+         s == "http://www.w3.org/ns/activitystreams#Public";
+}
+
+inline bool IsAsciiSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+bool IsAsciiAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view TrimAscii(std::string_view s) {
+  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// True when the space-separated token list `list` contains `token`.
+bool HasToken(std::string_view list, std::string_view token, bool ignore_case) {
+  size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && IsAsciiSpace(list[i])) ++i;
+    size_t start = i;
+    while (i < list.size() && !IsAsciiSpace(list[i])) ++i;
+    std::string_view t = list.substr(start, i - start);
+    if (ignore_case ? EqualsIgnoreCase(t, token) : t == token) return true;
+  }
+  return false;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Decodes the character references that appear in URLs inside HTML (&amp; &lt; &gt; &quot;
+// &apos; and numeric ones); any other '&' is kept as written.
+std::string DecodeUrlEntities(std::string_view s) {
+  std::string out;
+  if (s.find('&') == std::string_view::npos) return std::string(s);
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '&') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    // Only a short window is searched for the ';', so a run of '&' stays linear.
+    size_t semi = s.substr(0, std::min(s.size(), i + 12)).find(';', i + 1);
+    if (semi == std::string_view::npos) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    std::string_view ref = s.substr(i + 1, semi - i - 1);
+    bool decoded = true;
+    if (ref == "amp") {
+      out.push_back('&');
+    } else if (ref == "lt") {
+      out.push_back('<');
+    } else if (ref == "gt") {
+      out.push_back('>');
+    } else if (ref == "quot") {
+      out.push_back('"');
+    } else if (ref == "apos") {
+      out.push_back('\'');
+    } else if (ref.size() >= 2 && ref[0] == '#') {
+      bool hex = ref[1] == 'x' || ref[1] == 'X';
+      std::string_view digits = ref.substr(hex ? 2 : 1);
+      uint32_t cp = 0;
+      bool ok = !digits.empty();
+      for (char c : digits) {
+        uint32_t d;
+        if (c >= '0' && c <= '9') {
+          d = static_cast<uint32_t>(c - '0');
+        } else if (hex && AsciiLower(c) >= 'a' && AsciiLower(c) <= 'f') {
+          d = static_cast<uint32_t>(AsciiLower(c) - 'a' + 10);
+        } else {
+          ok = false;
+          break;
+        }
+        cp = cp * (hex ? 16 : 10) + d;
+        if (cp > 0x10FFFF) cp = 0x110000;  // saturate; mapped to U+FFFD
+      }
+      if (ok) {
+        AppendUtf8(cp, &out);
+      } else {
+        decoded = false;
+      }
+    } else {
+      decoded = false;
+    }
+    if (decoded) {
+      i = semi + 1;
+    } else {
+      out.push_back(s[i++]);
+    }
+  }
+  return out;
+}
+
+// A list of distinct strings in first-seen order; a hash set takes over past a few entries,
+// so adding n values costs O(n).
+class DistinctList {
+ public:
+  explicit DistinctList(std::vector<std::string>* out) : out_(out) {}
+
+  bool Add(std::string_view v) {
+    if (Seen(v)) return false;
+    out_->emplace_back(v);
+    return true;
+  }
+  bool Add(std::string&& v) {
+    if (Seen(v)) return false;
+    out_->push_back(std::move(v));
+    return true;
+  }
+
+ private:
+  // Whether v is already in the list; if not, it is about to be added.
+  bool Seen(std::string_view v) {
+    if (out_->size() < kLinearLimit) {
+      for (const std::string& s : *out_) {
+        if (s == v) return true;
+      }
+      return false;
+    }
+    if (seen_.empty()) seen_.insert(out_->begin(), out_->end());
+    return !seen_.insert(std::string(v)).second;
+  }
+
+  static constexpr size_t kLinearLimit = 8;
+  std::vector<std::string>* out_;
+  absl::flat_hash_set<std::string> seen_;
+};
+
+// text::CaseFold, with a fast path for ASCII (where NFKC case folding is lower-casing).
+std::string FoldKeyword(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return text::CaseFold(s);
+  }
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+// Turns every U+001E (the text separator) into a space.
+void RemoveSeparators(std::string* s) {
+  char* p = s->data();
+  char* end = p + s->size();
+  while ((p = static_cast<char*>(std::memchr(p, kTextSeparator, end - p))) != nullptr) *p++ = ' ';
+}
+
+text::NormalizedText NormalizePlain(std::string_view plain) {
+  if (plain.empty()) return {};
+  if (plain.find(kTextSeparator) == std::string_view::npos) return text::Normalize(plain);
+  std::string copy(plain);
+  RemoveSeparators(&copy);
+  return text::Normalize(copy);
+}
+
+text::NormalizedText NormalizeHtml(std::string_view html) {
+  if (html.empty()) return {};
+  std::string plain = text::HtmlToText(html);
+  RemoveSeparators(&plain);
+  text::NormalizedText t = text::Normalize(plain);
+  // Normalisation never produces U+001E from other characters, but the guarantee that the
+  // separator only ever separates is cheap to keep.
+  RemoveSeparators(&t.unfolded);
+  RemoveSeparators(&t.folded);
+  return t;
+}
+
+// Joins the non-empty parts with kTextSeparator, in both forms.
+text::NormalizedText JoinParts(const std::vector<const text::NormalizedText*>& parts) {
+  text::NormalizedText out;
+  size_t unfolded = 0, folded = 0;
+  for (const text::NormalizedText* p : parts) {
+    unfolded += p->unfolded.size() + 1;
+    folded += p->folded.size() + 1;
+  }
+  out.unfolded.reserve(unfolded);
+  out.folded.reserve(folded);
+  bool first = true;
+  for (const text::NormalizedText* p : parts) {
+    if (p->unfolded.empty() && p->folded.empty()) continue;
+    if (!first) {
+      out.unfolded.push_back(kTextSeparator);
+      out.folded.push_back(kTextSeparator);
+    }
+    first = false;
+    uint32_t base = static_cast<uint32_t>(out.folded.size());
+    out.unfolded += p->unfolded;
+    out.folded += p->folded;
+    for (uint32_t b : p->folded_breaks) out.folded_breaks.push_back(base + b);
+  }
+  return out;
+}
+
+// A read position in a short string, for the date parser below.
+struct Cursor {
+  std::string_view s;
+  size_t i = 0;
+
+  bool AtEnd() const { return i >= s.size(); }
+  char Peek() const { return AtEnd() ? '\0' : s[i]; }
+  bool Take(char c) {
+    if (Peek() != c) return false;
+    ++i;
+    return true;
+  }
+  // Exactly n ASCII digits.
+  bool Number(size_t n, int* out) {
+    if (i + n > s.size()) return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    *out = v;
+    return true;
+  }
+};
+
+// The common shapes, "2024-02-15T09:30:00Z", "...00.123456Z", "...00+01:00", and no offset
+// (read as UTC), without absl::ParseTime's generality and cost. nullopt: not one of these.
+std::optional<absl::Time> ParseRfc3339Fast(std::string_view s) {
+  Cursor c{s};
+  int y, mo, d, h, mi, sec;
+  if (!c.Number(4, &y) || !c.Take('-') || !c.Number(2, &mo) || !c.Take('-') || !c.Number(2, &d) ||
+      !(c.Take('T') || c.Take('t')) || !c.Number(2, &h) || !c.Take(':') || !c.Number(2, &mi) ||
+      !c.Take(':') || !c.Number(2, &sec)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  absl::Duration fraction = absl::ZeroDuration();
+  if (c.Take('.')) {
+    int64_t nanos = 0;
+    size_t digits = 0;
+    while (c.Peek() >= '0' && c.Peek() <= '9') {
+      if (digits < 9) nanos = nanos * 10 + (c.Peek() - '0');
+      ++digits;
+      ++c.i;
+    }
+    if (digits == 0) return std::nullopt;
+    for (size_t k = digits; k < 9; ++k) nanos *= 10;
+    fraction = absl::Nanoseconds(nanos);
+  }
+  int offset_minutes = 0;
+  if (c.Take('Z') || c.Take('z')) {
+    // UTC
+  } else if (c.Peek() == '+' || c.Peek() == '-') {
+    int sign = c.Take('-') ? -1 : (c.Take('+'), 1);
+    int oh, om;
+    if (!c.Number(2, &oh) || !c.Take(':') || !c.Number(2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = sign * (oh * 60 + om);
+  }
+  if (!c.AtEnd()) return std::nullopt;
+  absl::CivilSecond civil(y, mo, d, h, mi, sec);
+  // CivilSecond carries an impossible day over (Feb 30 -> Mar 2): that is not a date.
+  if (civil.day() != d || civil.month() != mo) return std::nullopt;
+  return absl::FromCivil(civil, absl::UTCTimeZone()) + fraction - absl::Minutes(offset_minutes);
+}
+
+// absl's RFC3339_full needs an offset; servers (Pleroma) sometimes send none: read as UTC.
+std::optional<absl::Time> ParsePublished(std::string_view s) {
+  if (s.empty() || s.size() > 64) return std::nullopt;
+  if (std::optional<absl::Time> t = ParseRfc3339Fast(s)) return t;
+  absl::string_view input(s.data(), s.size());  // Debian's abseil: not std::string_view
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, input, &t, &err)) return t;
+  if (absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S", input, absl::UTCTimeZone(), &t, &err)) return t;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// Links: <a href> in HTML and bare http(s) URLs in text.
+
+// Characters a bare URL's host may contain: ASCII letters, digits and "-._~:@[]%", and
+// non-ASCII (IDN hosts) except the white space and punctuation that end a URL in running
+// text (U+00A0, U+2000-U+206F, U+3000-U+303F).
+size_t HostCharLength(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    if (IsAsciiAlnum(static_cast<char>(c))) return 1;
+    return std::strchr("-._~:@[]%", c) != nullptr && c != 0 ? 1 : 0;
+  }
+  if (i + 1 < s.size()) {
+    unsigned char d = static_cast<unsigned char>(s[i + 1]);
+    if (c == 0xC2 && d == 0xA0) return 0;
+    if (c == 0xE2 && (d == 0x80 || d == 0x81)) return 0;
+    if (c == 0xE3 && d == 0x80) return 0;
+  }
+  return 1;
+}
+
+// Characters a bare URL's path, query or fragment may contain: printable ASCII except
+// white space and <>"'`{}|\^.
+bool IsPathChar(char c) {
+  if (c <= 0x20 || c >= 0x7F) return false;
+  return std::strchr("<>\"'`{}|\\^", c) == nullptr;
+}
+
+// Calls add(url) for every bare http(s) URL in `s` (entities in it decoded when `html`).
+// Jumps from one "://" to the next, so text without URLs costs one memchr-speed search.
+template <typename Add>
+void FindBareUrls(std::string_view s, bool html, Add add) {
+  size_t n = s.size();
+  size_t from = 0;
+  while (from < n) {
+    size_t colon = s.find("://", from);
+    if (colon == std::string_view::npos) return;
+    from = colon + 3;
+    size_t start;
+    if (colon >= 5 && EqualsIgnoreCase(s.substr(colon - 5, 5), "https")) {
+      start = colon - 5;
+    } else if (colon >= 4 && EqualsIgnoreCase(s.substr(colon - 4, 4), "http")) {
+      start = colon - 4;
+    } else {
+      continue;
+    }
+    if (start > 0 && IsAsciiAlnum(s[start - 1])) continue;  // "xhttp://" is not a URL
+    size_t p = colon + 3;
+    size_t j = p;
+    while (j < n) {
+      size_t len = HostCharLength(s, j);
+      if (len == 0) break;
+      j += len;
+    }
+    if (j == p) continue;
+    if (j < n && (s[j] == '/' || s[j] == '?' || s[j] == '#')) {
+      while (j < n && IsPathChar(s[j])) ++j;
+    }
+    // Trailing punctuation belongs to the sentence, and a closing bracket too when the URL
+    // has fewer opening ones. Brackets are counted once, so this stays linear.
+    std::string_view candidate = s.substr(start, j - start);
+    ptrdiff_t parens = std::count(candidate.begin(), candidate.end(), '(') -
+                       std::count(candidate.begin(), candidate.end(), ')');
+    ptrdiff_t squares = std::count(candidate.begin(), candidate.end(), '[') -
+                        std::count(candidate.begin(), candidate.end(), ']');
+    while (j > p) {
+      char c = s[j - 1];
+      if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '*' ||
+          c == '\'') {
+        --j;
+      } else if (c == ')' && parens < 0) {
+        ++parens;
+        --j;
+      } else if (c == ']' && squares < 0) {
+        ++squares;
+        --j;
+      } else {
+        break;
+      }
+    }
+    if (j > p) {
+      std::string_view url = s.substr(start, j - start);
+      if (html) {
+        add(DecodeUrlEntities(url));
+      } else {
+        add(std::string(url));
+      }
+    }
+    from = std::max(j, from);
+  }
+}
+
+// The attributes of one start tag that matter for links.
+struct AnchorAttributes {
+  std::string_view href, cls, rel;
+  bool has_href = false;
+};
+
+enum class TagKind { kNotATag, kStartA, kEndA, kOther };
+
+// Reads the markup starting at s[lt] == '<'. Returns its kind and sets *end past it.
+TagKind ReadTag(std::string_view s, size_t lt, size_t* end, AnchorAttributes* attrs) {
+  size_t n = s.size();
+  size_t i = lt + 1;
+  if (i >= n) return TagKind::kNotATag;
+  if (s[i] == '!' || s[i] == '?') {
+    if (s.substr(i).starts_with("!--")) {
+      size_t close = s.find("-->", i + 3);
+      *end = close == std::string_view::npos ? n : close + 3;
+    } else {
+      size_t close = s.find('>', i);
+      *end = close == std::string_view::npos ? n : close + 1;
+    }
+    return TagKind::kOther;
+  }
+  bool closing = false;
+  if (s[i] == '/') {
+    closing = true;
+    ++i;
+  }
+  if (i >= n || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+    return TagKind::kNotATag;
+  }
+  size_t name_start = i;
+  while (i < n && !IsAsciiSpace(s[i]) && s[i] != '>' && s[i] != '/') ++i;
+  bool is_a = i - name_start == 1 && (s[name_start] == 'a' || s[name_start] == 'A');
+  if (!is_a) {
+    // Any other tag: only its end matters. Without a quote before the next '>', that is it.
+    size_t gt = s.find('>', i);
+    if (gt == std::string_view::npos) gt = n;
+    std::string_view rest = s.substr(i, gt - i);
+    if (rest.find('"') == std::string_view::npos && rest.find('\'') == std::string_view::npos) {
+      *end = gt < n ? gt + 1 : n;
+      return TagKind::kOther;
+    }
+    // A quote opens a value only right after '='; a '>' inside a value does not end the tag.
+    char prev = 0;
+    while (i < n) {
+      char c = s[i];
+      if (c == '>') {
+        *end = i + 1;
+        return TagKind::kOther;
+      }
+      if ((c == '"' || c == '\'') && prev == '=') {
+        size_t close = s.find(c, i + 1);
+        if (close == std::string_view::npos) break;
+        i = close + 1;
+        prev = 0;
+        continue;
+      }
+      if (!IsAsciiSpace(c)) prev = c;
+      ++i;
+    }
+    *end = n;
+    return TagKind::kOther;
+  }
+  if (closing) {
+    size_t close = s.find('>', i);
+    *end = close == std::string_view::npos ? n : close + 1;
+    return is_a ? TagKind::kEndA : TagKind::kOther;
+  }
+  // Attributes: name, optionally = and a quoted or unquoted value.
+  while (i < n) {
+    while (i < n && (IsAsciiSpace(s[i]) || s[i] == '/')) ++i;
+    if (i >= n) break;
+    if (s[i] == '>') {
+      ++i;
+      break;
+    }
+    size_t an = i;
+    while (i < n && !IsAsciiSpace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/') ++i;
+    if (i == an) ++i;  // a stray '=': skip it
+    std::string_view attr_name = s.substr(an, i - an);
+    while (i < n && IsAsciiSpace(s[i])) ++i;
+    std::string_view value;
+    bool has_value = false;
+    if (i < n && s[i] == '=') {
+      ++i;
+      while (i < n && IsAsciiSpace(s[i])) ++i;
+      if (i < n && (s[i] == '"' || s[i] == '\'')) {
+        char q = s[i++];
+        size_t close = s.find(q, i);
+        if (close == std::string_view::npos) close = n;
+        value = s.substr(i, close - i);
+        i = close < n ? close + 1 : n;
+      } else {
+        size_t vs = i;
+        while (i < n && !IsAsciiSpace(s[i]) && s[i] != '>') ++i;
+        value = s.substr(vs, i - vs);
+      }
+      has_value = true;
+    }
+    if (is_a && has_value) {
+      if (EqualsIgnoreCase(attr_name, "href") && !attrs->has_href) {
+        attrs->href = value;
+        attrs->has_href = true;
+      } else if (EqualsIgnoreCase(attr_name, "class")) {
+        attrs->cls = value;
+      } else if (EqualsIgnoreCase(attr_name, "rel")) {
+        attrs->rel = value;
+      }
+    }
+  }
+  *end = i;
+  return is_a ? TagKind::kStartA : TagKind::kOther;
+}
+
+// Calls add(url) for each link of an HTML fragment: every <a href> not marked as a mention or
+// hashtag, and every bare URL outside <a> elements. One linear pass.
+template <typename Add>
+void FindHtmlLinks(std::string_view html, Add add) {
+  size_t n = html.size();
+  size_t text_start = 0;
+  size_t i = 0;
+  bool in_anchor = false;
+  while (i < n) {
+    size_t lt = html.find('<', i);
+    if (lt == std::string_view::npos) break;
+    size_t end = lt + 1;
+    AnchorAttributes attrs;
+    TagKind kind = ReadTag(html, lt, &end, &attrs);
+    if (kind == TagKind::kNotATag) {
+      i = lt + 1;
+      continue;
+    }
+    if (!in_anchor && lt > text_start) {
+      FindBareUrls(html.substr(text_start, lt - text_start), /*html=*/true, add);
+    }
+    if (kind == TagKind::kStartA) {
+      in_anchor = true;
+      if (attrs.has_href && !HasToken(attrs.cls, "mention", false) &&
+          !HasToken(attrs.cls, "hashtag", false) && !HasToken(attrs.rel, "tag", true)) {
+        std::string href = DecodeUrlEntities(TrimAscii(attrs.href));
+        if (!href.empty()) add(std::move(href));
+      }
+    } else if (kind == TagKind::kEndA) {
+      in_anchor = false;
+    }
+    i = text_start = end;
+  }
+  if (!in_anchor && text_start < n) {
+    FindBareUrls(html.substr(text_start), /*html=*/true, add);
+  }
+}
+
+absl::Status DuplicateKeyError(std::string_view key, std::string_view where) {
+  std::string m = "duplicate key \"";
+  m.append(key);
+  m += "\" in ";
+  m.append(where);
+  m += ": the document is malformed (servers disagree on which copy counts)";
+  return absl::InvalidArgumentError(m);
+}
+
+// ---------------------------------------------------------------------------------------
+// State kept between parses by one ActivityParser (never shared between threads).
+
+struct Scratch {
+  // Fields of the objects read, reused from one parse to the next.
+  std::vector<std::unique_ptr<Fields>> fields;
+  size_t fields_used = 0;
+  // Host as written -> normalised domain ("" when invalid). Actor and object hosts repeat
+  // from one activity to the next; the cache is emptied when it reaches kMaxDomains.
+  absl::flat_hash_map<std::string, std::string> domains;
+  static constexpr size_t kMaxDomains = 4096;
+  static constexpr size_t kMaxCachedHost = 253;
+
+  Fields& NewFields() {
+    if (fields_used == fields.size()) fields.push_back(std::make_unique<Fields>());
+    Fields& f = *fields[fields_used++];
+    f.present = f.duplicated = 0;
+    return f;
+  }
+
+  std::string Domain(std::string_view url) { return DomainOfHost(text::HostOfUrl(url)); }
+
+  std::string DomainOfHost(std::string_view host) {
+    if (host.empty()) return {};
+    if (host.size() > kMaxCachedHost) {
+      absl::StatusOr<std::string> d = text::NormalizeDomain(host);
+      return d.ok() ? *std::move(d) : std::string();
+    }
+    absl::string_view key(host.data(), host.size());
+    if (auto it = domains.find(key); it != domains.end()) return it->second;
+    absl::StatusOr<std::string> d = text::NormalizeDomain(host);
+    std::string domain = d.ok() ? *std::move(d) : std::string();
+    if (domains.size() >= kMaxDomains) domains.clear();
+    domains.emplace(std::string(host), domain);
+    return domain;
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// The reader: one Parse call.
+
+class Reader {
+ public:
+  Reader(const ActivityParseOptions& options, Scratch* scratch, Activity* out)
+      : options_(options),
+        scratch_(scratch),
+        out_(out),
+        hashtags_(&out->hashtags),
+        mentions_(&out->mentions),
+        links_(&out->links),
+        link_domains_(&out->link_domains),
+        emojis_(&out->emojis),
+        object_domains_(&out->object_domains) {}
+
+  absl::Status Read(dom::object root) {
+    Fields& f = NewFields();
+    Scan(root, &f);
+    if (f.duplicated & Bit(kType)) return Duplicate(kType, "activity");
+    std::string_view type = TypeOf(f, options_.max_array_items);
+    if (type.empty()) {
+      return absl::InvalidArgumentError(
+          "activity has no \"type\" (an ActivityStreams document needs a string \"type\")");
+    }
+    if (LooksLikeActivity(type, f)) {
+      ReadActivity(f, type);
+    } else if (IsActorType(type)) {
+      ReadBareActor(f, type);
+    } else {
+      ReadBareObject(f, type);
+    }
+    if (!status_.ok()) return status_;
+    Finish();
+    return status_;
+  }
+
+ private:
+  // Records the first error; later reads are skipped.
+  bool Check(const Fields& f, uint64_t role_keys, std::string_view where) {
+    if (!status_.ok()) return false;
+    uint64_t dup = f.duplicated & role_keys;
+    if (dup == 0) return true;
+    for (int k = 0; k < kNumKeys; ++k) {
+      if (dup & (uint64_t{1} << k)) {
+        status_ = Duplicate(static_cast<Key>(k), where);
+        break;
+      }
+    }
+    return false;
+  }
+
+  // Fields that later steps point to live as long as the reader.
+  Fields& NewFields() { return scratch_->NewFields(); }
+
+  static absl::Status Duplicate(Key k, std::string_view where) {
+    return DuplicateKeyError(kKeyNames[k], std::string("the ") + std::string(where));
+  }
+
+  // Scans an object element and checks it for the role; false when it is not an object or
+  // has a duplicate key of the role.
+  bool ScanObject(dom::element e, uint64_t role_keys, std::string_view where, Fields* f) {
+    dom::object o;
+    if (e.get_object().get(o) != simdjson::SUCCESS) return false;
+    Scan(o, f);
+    return Check(*f, role_keys, where);
+  }
+
+  std::string Domain(std::string_view url) { return scratch_->Domain(url); }
+
+  void AddObjectDomain(std::string_view url) {
+    std::string d = Domain(url);
+    if (!d.empty()) object_domains_.Add(std::move(d));
+  }
+
+  // The id of a reference: a string, or an object's "id".
+  std::string_view IdOf(dom::element e) {
+    if (e.is_string()) return StringOf(e);
+    Fields f;
+    if (!ScanObject(e, kReferenceKeys, "reference", &f)) return {};
+    return StringField(f, kId);
+  }
+
+  // ----- activities
+
+  void ReadActivity(const Fields& activity, std::string_view type) {
+    const Fields* act = &activity;
+    const Fields* object = nullptr;  // the embedded (first) object
+    dom::element first;
+    bool has_first = false;
+    std::string_view outer_id;
+    for (;;) {
+      if (!Check(*act, kActivityKeys, "activity")) return;
+      object = nullptr;
+      has_first = act->HasValue(kObject) && FirstItem((*act)[kObject], &first);
+      if (has_first && first.is_object()) {
+        Fields& of = NewFields();
+        dom::object o;
+        if (first.get_object().get(o) == simdjson::SUCCESS) Scan(o, &of);
+        object = &of;
+      }
+      // Announce{Activity} (Lemmy and other group servers): read the inner activity, with
+      // the outermost announcing actor as announcer. Announce{Note}, Announce{URI} stay.
+      if (type != "Announce" || object == nullptr || (*act)[kObject].is_array()) break;
+      std::string_view inner_type = TypeOf(*object, options_.max_array_items);
+      if (!LooksLikeActivity(inner_type, *object)) break;
+      if (out_->announcer.empty()) {
+        dom::element announcer;
+        if (act->HasValue(kActor) && FirstItem((*act)[kActor], &announcer)) {
+          out_->announcer = std::string(IdOf(announcer));
+          out_->announcer_domain = Domain(out_->announcer);
+        }
+        if (!status_.ok()) return;
+      }
+      if (outer_id.empty()) outer_id = StringField(*act, kId);
+      act = object;
+      type = inner_type;
+    }
+    std::string_view object_type = object ? TypeOf(*object, options_.max_array_items) : "";
+
+    out_->type = std::string(type);
+    out_->id = std::string(StringField(*act, kId));
+    if (out_->id.empty()) out_->id = std::string(outer_id);
+    activity_ = act;
+    if (act->HasValue(kActor)) ReadActorReference((*act)[kActor]);
+    if (!status_.ok()) return;
+
+    if (act->HasValue(kObject)) {
+      dom::element objects = (*act)[kObject];
+      if (objects.is_array()) {
+        // Flag and friends: first element for object.*, every element for the domains.
+        dom::array a;
+        if (objects.get_array().get(a) != simdjson::SUCCESS) return;
+        size_t n = 0;
+        for (dom::element item : a) {
+          if (n >= options_.max_array_items) break;
+          if (item.is_null()) continue;
+          ++n;
+          if (n == 1) continue;  // the first is read below
+          AddObjectDomain(IdOf(item));
+          if (!status_.ok()) return;
+        }
+      }
+      if (has_first) {
+        if (object != nullptr) {
+          ReadEmbeddedObject(*object, object_type);
+        } else if (first.is_string()) {
+          out_->object_id = std::string(StringOf(first));
+          out_->object_domain = Domain(out_->object_id);
+        }
+      }
+    }
+    if (!status_.ok()) return;
+    // Without an embedded object (Like, EmojiReact, Flag, Follow, ...), what the activity
+    // itself says is the content: a report's comment, a reaction's emoji.
+    if (content_ == nullptr) {
+      if (!Check(*act, kContentKeys & ~Bit(kPublished), "activity")) return;
+      ReadContent(*act, /*read_published=*/false);
+    }
+    // An activity without an actor: the author of its object, if known.
+    if (out_->actor.empty() && object != nullptr && object->HasValue(kAttributedTo)) {
+      ReadAttributedTo((*object)[kAttributedTo]);
+    }
+  }
+
+  // The embedded (first) object of an activity.
+  void ReadEmbeddedObject(const Fields& object, std::string_view object_type) {
+    object_ = &object;
+    out_->object_type = std::string(object_type);
+    out_->object_id = std::string(StringField(object, kId));
+    if (IsActorType(object_type)) {
+      if (!Check(object, kActorKeys, "object")) return;
+      out_->object_domain = Domain(out_->object_id);
+      // Create/Update of an actor describes the actor: its name, bio, username.
+      if (out_->type == "Create" || out_->type == "Update") ReadActorFields(object);
+      if (object.HasValue(kPublished)) {
+        out_->published = ParsePublished(StringOf(object[kPublished]));
+      }
+      return;
+    }
+    if (!Check(object, kObjectKeys, "object")) return;
+    out_->object_domain = Domain(out_->object_id);
+    if (out_->object_domain.empty() && object.HasValue(kAttributedTo)) {
+      dom::element author;
+      if (PickAttributedTo(object[kAttributedTo], &author)) {
+        out_->object_domain = Domain(IdOf(author));
+      }
+    }
+    ReadContent(object, /*read_published=*/true);
+  }
+
+  // ----- bare documents
+
+  // A bare actor: Update of itself.
+  void ReadBareActor(const Fields& actor, std::string_view type) {
+    if (!Check(actor, kActorKeys, "actor")) return;
+    out_->type = "Update";
+    out_->id = std::string(StringField(actor, kId));
+    out_->actor = out_->id;
+    out_->actor_domain = Domain(out_->actor);
+    out_->object_id = out_->id;
+    out_->object_type = std::string(type);
+    out_->object_domain = out_->actor_domain;
+    object_ = &actor;
+    ReadActorFields(actor);
+    if (actor.HasValue(kPublished)) out_->published = ParsePublished(StringOf(actor[kPublished]));
+  }
+
+  // A bare object: Create by its attributedTo (else its `actor`).
+  void ReadBareObject(const Fields& object, std::string_view type) {
+    if (!Check(object, kObjectKeys, "object")) return;
+    out_->type = "Create";
+    out_->id = std::string(StringField(object, kId));
+    if (object.HasValue(kAttributedTo)) {
+      ReadAttributedTo(object[kAttributedTo]);
+    } else if (object.HasValue(kActor)) {
+      if (!Check(object, Bit(kActor), "object")) return;
+      ReadActorReference(object[kActor]);
+    }
+    if (!status_.ok()) return;
+    ReadEmbeddedObject(object, type);
+    if (out_->object_domain.empty()) out_->object_domain = out_->actor_domain;
+  }
+
+  // ----- actors
+
+  // attributedTo: a string, an object with an id, or an array: its first Person, else its
+  // first entry (PeerTube lists the channel Group before the account Person).
+  bool PickAttributedTo(dom::element e, dom::element* picked) {
+    if (!e.is_array()) {
+      *picked = e;
+      return !e.is_null();
+    }
+    dom::array a;
+    if (e.get_array().get(a) != simdjson::SUCCESS) return false;
+    bool have = false;
+    size_t n = 0;
+    for (dom::element item : a) {
+      if (n++ >= options_.max_array_items) break;
+      if (item.is_null()) continue;
+      if (!have) {
+        *picked = item;
+        have = true;
+      }
+      if (item.is_object()) {
+        Fields f;
+        if (!ScanObject(item, kReferenceKeys, "attributedTo", &f)) return false;
+        if (TypeOf(f, options_.max_array_items) == "Person") {
+          *picked = item;
+          return true;
+        }
+      }
+    }
+    return have;
+  }
+
+  void ReadAttributedTo(dom::element e) {
+    dom::element author;
+    if (PickAttributedTo(e, &author)) ReadActorReference(author);
+  }
+
+  // `actor`: a URI, an embedded actor, or (rarely) an array of either: the first counts.
+  void ReadActorReference(dom::element e) {
+    dom::element first;
+    if (!FirstItem(e, &first)) return;
+    if (first.is_string()) {
+      out_->actor = std::string(StringOf(first));
+    } else if (first.is_object()) {
+      Fields f;
+      if (!ScanObject(first, kActorKeys, "actor", &f)) return;
+      out_->actor = std::string(StringField(f, kId));
+      ReadActorFields(f);
+    }
+    out_->actor_domain = Domain(out_->actor);
+  }
+
+  // An actor's description. A key present (even null) makes the value known.
+  void ReadActorFields(const Fields& f) {
+    if (f.Has(kName)) out_->actor_name = NormalizePlain(StringOf(f[kName]));
+    if (f.Has(kSummary)) out_->actor_bio = NormalizeHtml(StringOf(f[kSummary]));
+    if (f.Has(kPreferredUsername)) {
+      out_->actor_username = std::string(StringOf(f[kPreferredUsername]));
+    }
+    std::string_view followers = StringField(f, kFollowers);
+    if (!followers.empty()) actor_followers_ = followers;
+  }
+
+  // ----- content
+
+  // A text field and, failing that, the first value of its language map.
+  std::string_view TextOrMap(const Fields& f, Key text_key, Key map_key,
+                             std::string_view* map_language) {
+    if (f.Has(text_key) && f[text_key].is_string()) return StringOf(f[text_key]);
+    if (!f.HasValue(map_key)) return {};
+    dom::object map;
+    if (f[map_key].get_object().get(map) != simdjson::SUCCESS) return {};
+    auto it = map.begin();
+    if (!(it != map.end())) return {};
+    std::string_view first_key = it.key();
+    dom::element first_value = it.value();
+    // The first key is read: a second copy of it is a duplicate.
+    for (++it; it != map.end(); ++it) {
+      if (it.key() == first_key) {
+        status_ = DuplicateKeyError(first_key, "\"" + std::string(kKeyNames[map_key]) + "\"");
+        return {};
+      }
+    }
+    if (map_language != nullptr) *map_language = first_key;
+    return StringOf(first_value);
+  }
+
+  void ReadContent(const Fields& f, bool read_published) {
+    content_ = &f;
+    std::string_view map_language;
+    content_html_ = TextOrMap(f, kContent, kContentMap, &map_language);
+    summary_html_ = TextOrMap(f, kSummary, kSummaryMap, nullptr);
+    name_html_ = TextOrMap(f, kName, kNameMap, nullptr);
+    if (!status_.ok()) return;
+
+    // Language: the contentMap key, else `language` (a string, or PeerTube's and Lemmy's
+    // {"identifier": "en", "name": "English"}).
+    if (map_language.empty() && f.HasValue(kContentMap)) {
+      dom::object map;
+      if (f[kContentMap].get_object().get(map) == simdjson::SUCCESS && map.begin() != map.end()) {
+        map_language = map.begin().key();
+      }
+    }
+    if (!map_language.empty()) {
+      out_->language = std::string(map_language);
+    } else if (f.HasValue(kLanguage)) {
+      dom::element lang = f[kLanguage];
+      std::string_view l;
+      if (lang.is_string()) {
+        l = StringOf(lang);
+      } else if (lang.is_object()) {
+        Fields lf;
+        if (!ScanObject(lang, kLanguageObjectKeys, "language", &lf)) return;
+        l = StringField(lf, kIdentifier);
+      }
+      if (!l.empty()) out_->language = std::string(l);
+    }
+
+    // Tags first: their hrefs tell mention and hashtag links from real links.
+    if (f.HasValue(kTag)) {
+      ForEachItem(f[kTag], options_.max_array_items, [&](dom::element t) { ReadTag(t); });
+      if (!status_.ok()) return;
+    }
+    if (f.HasValue(kAttachment)) {
+      ForEachItem(f[kAttachment], options_.max_array_items,
+                  [&](dom::element a) { ReadAttachment(a); });
+      if (!status_.ok()) return;
+    }
+    for (Key poll : {kOneOf, kAnyOf}) {
+      if (!f.HasValue(poll)) continue;
+      ForEachItem(f[poll], options_.max_array_items, [&](dom::element option) {
+        Fields of;
+        if (!ScanObject(option, kPollOptionKeys, "poll option", &of)) return;
+        std::string_view name = StringField(of, kName);
+        if (!name.empty()) plain_parts_.push_back(name);
+      });
+      if (!status_.ok()) return;
+    }
+
+    if (f.Has(kSensitive)) {
+      bool b = false;
+      out_->sensitive = f[kSensitive].get_bool().get(b) == simdjson::SUCCESS && b;
+    }
+    out_->reply = f.Has(kInReplyTo) && NonEmptyValue(f[kInReplyTo]);
+    for (Key q : {kQuoteUrl, kQuoteUri, kMisskeyQuote, kQuote}) {
+      if (f.Has(q) && NonEmptyValue(f[q])) out_->quote = true;
+    }
+    if (read_published && f.HasValue(kPublished)) {
+      out_->published = ParsePublished(StringOf(f[kPublished]));
+    }
+  }
+
+  void ReadTag(dom::element e) {
+    Fields t;
+    if (!ScanObject(e, kTagKeys, "tag", &t)) return;
+    std::string_view type = TypeOf(t, options_.max_array_items);
+    std::string_view name = StringField(t, kName);
+    std::string_view href = StringField(t, kHref);
+    if (type == "Hashtag") {
+      if (!href.empty()) tag_hrefs_.insert(href);
+      while (name.starts_with('#')) name.remove_prefix(1);
+      name = TrimAscii(name);
+      if (!name.empty()) hashtags_.Add(FoldKeyword(name));
+    } else if (type == "Mention") {
+      if (!href.empty()) {
+        tag_hrefs_.insert(href);
+        mentions_.Add(href);
+      } else {
+        name = TrimAscii(name);
+        if (name.empty()) return;
+        if (name.starts_with('@')) {
+          mentions_.Add(name);
+        } else {
+          mentions_.Add("@" + std::string(name));
+        }
+      }
+    } else if (type == "Emoji") {
+      name = TrimAscii(name);
+      if (name.starts_with(':')) name.remove_prefix(1);
+      if (name.ends_with(':')) name.remove_suffix(1);
+      if (!name.empty()) emojis_.Add(FoldKeyword(name));
+    }
+  }
+
+  void ReadAttachment(dom::element e) {
+    if (e.is_string()) {  // a bare URI: media of unknown type
+      out_->attachment_types.emplace_back();
+      return;
+    }
+    Fields a;
+    if (!ScanObject(e, kAttachmentKeys, "attachment", &a)) return;
+    std::string_view type = TypeOf(a, options_.max_array_items);
+    std::string_view name = StringField(a, kName);
+    if (!name.empty()) plain_parts_.push_back(name);
+    if (type == "Link") {
+      std::string_view href = TrimAscii(StringField(a, kHref));
+      if (!href.empty()) link_attachment_hrefs_.push_back(href);
+      return;
+    }
+    if (type == "PropertyValue") return;  // profile metadata, not media
+    std::string media_type(TrimAscii(StringField(a, kMediaType)));
+    for (char& c : media_type) c = AsciiLower(c);
+    out_->attachment_types.push_back(std::move(media_type));
+  }
+
+  // ----- the rest, once everything is read
+
+  void AddLink(std::string url) {
+    std::string_view host = text::HostOfUrl(url);
+    if (host.empty()) return;  // only absolute URLs with a host
+    if (tag_hrefs_.contains(url)) return;
+    std::string domain = scratch_->DomainOfHost(host);
+    if (!links_.Add(std::move(url))) return;
+    if (!domain.empty()) link_domains_.Add(std::move(domain));
+  }
+
+  void Finish() {
+    out_->content = NormalizeHtml(content_html_);
+    out_->summary = NormalizeHtml(summary_html_);
+    out_->name = NormalizeHtml(name_html_);
+    std::vector<text::NormalizedText> plain(plain_parts_.size());
+    for (size_t i = 0; i < plain_parts_.size(); ++i) plain[i] = NormalizePlain(plain_parts_[i]);
+    std::vector<const text::NormalizedText*> parts = {&out_->content, &out_->summary, &out_->name};
+    for (const text::NormalizedText& p : plain) parts.push_back(&p);
+    out_->text = JoinParts(parts);
+
+    auto add = [this](std::string url) { AddLink(std::move(url)); };
+    FindHtmlLinks(content_html_, add);
+    FindHtmlLinks(summary_html_, add);
+    FindHtmlLinks(name_html_, add);
+    for (std::string_view p : plain_parts_) FindBareUrls(p, /*html=*/false, add);
+    for (std::string_view href : link_attachment_hrefs_) AddLink(std::string(href));
+
+    if (!out_->object_domain.empty()) {
+      // The first object's domain leads the list.
+      std::vector<std::string> rest = std::move(out_->object_domains);
+      out_->object_domains.clear();
+      DistinctList all(&out_->object_domains);
+      all.Add(out_->object_domain);
+      for (const std::string& d : rest) all.Add(d);
+    }
+    ReadAddressing();
+  }
+
+  bool IsFollowers(std::string_view iri) const {
+    return (!actor_followers_.empty() && iri == actor_followers_) || iri.ends_with("/followers");
+  }
+
+  void CollectIris(const Fields* f, Key k, std::vector<std::string_view>* out) {
+    if (f == nullptr || !f->HasValue(k)) return;
+    ForEachItem((*f)[k], options_.max_array_items, [&](dom::element e) {
+      std::string_view iri = IdOf(e);
+      if (!iri.empty()) out->push_back(iri);
+    });
+  }
+
+  // Visibility as Mastodon derives it, and the number of distinct recipients.
+  void ReadAddressing() {
+    // The object's to/cc when it has any, else the activity's.
+    const Fields* source = nullptr;
+    std::vector<std::string_view> to, cc;
+    if (object_ != nullptr) {
+      CollectIris(object_, kTo, &to);
+      CollectIris(object_, kCc, &cc);
+      if (!to.empty() || !cc.empty()) source = object_;
+    }
+    if (source == nullptr && activity_ != nullptr) {
+      to.clear();
+      cc.clear();
+      CollectIris(activity_, kTo, &to);
+      CollectIris(activity_, kCc, &cc);
+    }
+    auto any = [](const std::vector<std::string_view>& v, auto pred) {
+      return std::any_of(v.begin(), v.end(), pred);
+    };
+    auto followers = [this](std::string_view s) { return IsFollowers(s); };
+    if (any(to, IsPublicIri)) {
+      out_->visibility = "public";
+    } else if (any(cc, IsPublicIri)) {
+      out_->visibility = "unlisted";
+    } else if (any(to, followers) || any(cc, followers)) {
+      out_->visibility = "followers";
+    } else {
+      out_->visibility = "direct";
+    }
+
+    std::vector<std::string_view> all;
+    for (Key k : {kTo, kCc, kBto, kBcc}) {
+      CollectIris(activity_, k, &all);
+      CollectIris(object_, k, &all);
+    }
+    std::erase_if(all, [this](std::string_view s) { return IsPublicIri(s) || IsFollowers(s); });
+    std::sort(all.begin(), all.end());
+    out_->recipients_count =
+        static_cast<uint32_t>(std::unique(all.begin(), all.end()) - all.begin());
+  }
+
+  const ActivityParseOptions& options_;
+  Scratch* scratch_;
+  Activity* out_;
+  absl::Status status_;
+
+  DistinctList hashtags_, mentions_, links_, link_domains_, emojis_, object_domains_;
+
+  const Fields* activity_ = nullptr;  // the activity read (null for bare documents)
+  const Fields* object_ = nullptr;    // its embedded object (or the bare document)
+  const Fields* content_ = nullptr;   // where the content was read from
+  std::string_view actor_followers_;  // the actor's followers collection, when embedded
+
+  std::string_view content_html_, summary_html_, name_html_;
+  std::vector<std::string_view> plain_parts_;  // attachment descriptions, poll options
+  std::vector<std::string_view> link_attachment_hrefs_;
+  absl::flat_hash_set<std::string_view> tag_hrefs_;  // Mention and Hashtag hrefs
+};
+
+}  // namespace
+
+struct ActivityParser::Impl {
+  dom::parser parser;
+  bool allocated = false;
+  Scratch scratch;
+
+  // Capacity grows on demand and keeps the depth limit; the depth stack is allocated here.
+  bool Allocate(size_t max_depth) {
+    if (!allocated) {
+      allocated = parser.allocate(64 * 1024, std::max<size_t>(max_depth, 1)) == simdjson::SUCCESS;
+    }
+    return allocated;
+  }
+};
+
+ActivityParser::ActivityParser(ActivityParseOptions options)
+    : options_(options), impl_(std::make_unique<Impl>()) {
+  impl_->Allocate(options_.max_depth);
+}
+
+ActivityParser::~ActivityParser() = default;
+
+absl::StatusOr<Activity> ActivityParser::Parse(std::string_view json) {
+  if (json.size() > options_.max_bytes) {
+    return absl::InvalidArgumentError("activity is " + std::to_string(json.size()) +
+                                      " bytes, over the limit of " +
+                                      std::to_string(options_.max_bytes) + " bytes (max_bytes)");
+  }
+  if (!impl_->Allocate(options_.max_depth)) {
+    return absl::ResourceExhaustedError("cannot allocate the JSON parser (max_depth " +
+                                        std::to_string(options_.max_depth) + ")");
+  }
+  dom::element root;
+  simdjson::error_code error = impl_->parser.parse(json.data(), json.size(), true).get(root);
+  if (error != simdjson::SUCCESS) {
+    switch (error) {
+      case simdjson::DEPTH_ERROR:
+        return absl::InvalidArgumentError("activity is nested deeper than " +
+                                          std::to_string(options_.max_depth) +
+                                          " levels of arrays and objects (max_depth)");
+      case simdjson::UTF8_ERROR:
+        return absl::InvalidArgumentError("activity is not valid UTF-8");
+      case simdjson::EMPTY:
+        return absl::InvalidArgumentError("activity is empty (no JSON value)");
+      case simdjson::MEMALLOC:
+      case simdjson::CAPACITY:
+        return absl::ResourceExhaustedError(
+            std::string("cannot allocate memory to parse the activity: ") +
+            simdjson::error_message(error));
+      default:
+        return absl::InvalidArgumentError(std::string("activity is not valid JSON: ") +
+                                          simdjson::error_message(error));
+    }
+  }
+  dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("activity is not a JSON object");
+  }
+  Activity activity;
+  impl_->scratch.fields_used = 0;
+  Reader reader(options_, &impl_->scratch, &activity);
+  if (absl::Status s = reader.Read(object); !s.ok()) return s;
+  return activity;
+}
+
+void MergeActorFacts(const ActorFacts& facts, Activity* activity) {
+  if (facts.display_name.has_value()) {
+    activity->actor_name = NormalizePlain(*facts.display_name);
+  }
+  if (facts.bio.has_value()) activity->actor_bio = NormalizeHtml(*facts.bio);
+}
+
+}  // namespace fedwall
