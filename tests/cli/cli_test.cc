@@ -64,7 +64,7 @@ class Json {
   }
   bool Bool(const char* key) const {
     bool b = false;
-    (void)root_[key].get(b);
+    if (root_[key].get(b) != simdjson::SUCCESS) return false;
     return b;
   }
   bool IsNull(const char* key) const { return Has(key) && root_[key].value_unsafe().is_null(); }
@@ -207,7 +207,7 @@ TEST(CliTest, FieldsListsTheVocabulary) {
   CommandResult j = Fedwall({"fields", "--json"});
   ASSERT_EQ(j.exit_code, 0);
   int lines = 0;
-  for (std::string_view line : absl::StrSplit(j.out, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(j.out, '\n', absl::SkipEmpty())) {
     Json field{std::string(line)};
     ASSERT_TRUE(field.ok()) << line;
     EXPECT_FALSE(field.String("name").empty());
