@@ -4,6 +4,8 @@
 #ifndef FEDWALL_TOOLS_COMMANDS_H_
 #define FEDWALL_TOOLS_COMMANDS_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -12,7 +14,11 @@ namespace fedwall::tools {
 
 struct OutputOptions {
   bool pretty = false;  // indent JSON (the default on a terminal)
-  bool color = false;   // colour human-readable output (only on a terminal)
+  bool color = false;   // colour human-readable output on `out` (only on a terminal)
+  // Standard error is a terminal: long jobs (replay, corpus generate) draw a progress bar
+  // there, and diagnostics printed to `err` may be coloured (unless NO_COLOR is set).
+  bool progress = false;
+  bool err_color = false;
 };
 
 struct InspectOptions {
@@ -41,6 +47,68 @@ struct BlocklistLookupOptions {
 // `fedwall blocklist lookup FILE... -- DOMAIN...`: one JSON line per domain.
 int RunBlocklistLookup(const BlocklistLookupOptions& options, std::ostream& out,
                        std::ostream& err);
+
+// ----- Rule authoring (docs/cli.md) -------------------------------------------------------
+// Paths in diagnostics and test failures are printed relative to the current directory: the
+// policy directory as given joined with the path inside it ("rules/spam.rules:12:3: error:
+// ..."), so editors and terminals can jump to them.
+
+struct CheckOptions {
+  std::string policy_dir;
+  OutputOptions output;
+};
+// `fedwall check POLICY_DIR`: every diagnostic on `out` (the report is what was asked for),
+// then a summary; 0 when the policy compiles (warnings allowed), 1 on any error.
+int RunCheck(const CheckOptions& options, std::ostream& out, std::ostream& err);
+
+struct TestOptions {
+  std::string policy_dir;
+  bool verbose = false;  // also list the tests that passed
+  OutputOptions output;
+};
+// `fedwall test POLICY_DIR`: runs every `test` block; failures on `out`, last line
+// "N passed, M failed"; 0 when all passed, 1 when any failed or the policy does not compile
+// (its diagnostics then go to `err`).
+int RunTest(const TestOptions& options, std::ostream& out, std::ostream& err);
+
+struct EvalOptions {
+  std::string policy_dir;
+  std::string activity_path;  // "-" for standard input
+  std::string facts_path;     // optional
+  std::string now;            // optional RFC 3339; else the facts' receivedAt, else the wall clock
+  bool json = false;          // the EvaluateResponse in proto3 JSON
+  OutputOptions output;
+};
+// `fedwall eval POLICY_DIR FILE.json`: decides one activity and explains the decision.
+int RunEval(const EvalOptions& options, std::ostream& out, std::ostream& err);
+
+struct ReplayOptions {
+  std::string policy_dir;
+  std::string corpus_path;  // JSON lines; "-" for standard input
+  std::string against_dir;  // optional baseline policy: report verdict changes against it
+  std::string now;          // optional RFC 3339; else each line's receivedAt, else published
+  bool json = false;        // one summary object
+  // Longest line read as an activity (the per-activity limit); longer lines are ERRORs.
+  size_t max_line_bytes = 1 << 20;
+  size_t max_listed_errors = 20;    // human output: error lines listed before "... and N more"
+  size_t max_listed_rules = 200;    // human output: rules listed (by hits, and never fired)
+  size_t max_listed_changes = 10000;  // human output: changed activities listed in detail
+  OutputOptions output;
+};
+// `fedwall replay POLICY_DIR CORPUS.jsonl [--against OTHER_DIR]`: evaluates a corpus (streamed
+// line by line) and summarises verdicts, rule hits, throughput and, with a baseline, changes.
+int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err);
+
+struct CorpusGenerateOptions {
+  uint64_t count = 1000;
+  uint64_t seed = 1;
+  double spam_share = 0.05;  // share of Create activities that are spam, in [0, 1]
+  bool creates_only = false;
+  OutputOptions output;
+};
+// `fedwall corpus generate --count N --seed S [--spam-share F]`: a deterministic, realistic
+// corpus as JSON lines (same options, same bytes).
+int RunCorpusGenerate(const CorpusGenerateOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace fedwall::tools
 

@@ -19,6 +19,8 @@ fedwall::tools::OutputOptions TerminalOutput() {
   bool tty = isatty(STDOUT_FILENO) == 1;
   o.pretty = tty;
   o.color = tty && std::getenv("NO_COLOR") == nullptr;
+  o.progress = isatty(STDERR_FILENO) == 1;
+  o.err_color = o.progress && std::getenv("NO_COLOR") == nullptr;
   return o;
 }
 
@@ -38,7 +40,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  CLI::App app{"fedwall: content moderation and federation policy for the fediverse"};
+  CLI::App app{"fedwall: content moderation and federation policy for the fediverse", "fedwall"};
   app.set_version_flag("--version", std::string("fedwall ") + FEDWALL_VERSION);
   app.require_subcommand(1);
   app.footer("Run `fedwall COMMAND --help` for a command's options. Docs: docs/cli.md");
@@ -76,6 +78,74 @@ int main(int argc, char** argv) {
                          "Force a format: mastodon_csv, fediblockhole_csv, mastodon_api_json, "
                          "gotosocial_json, rapidblock_json, plain");
 
+  // ----- Rule authoring -------------------------------------------------------------------
+  fedwall::tools::CheckOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check",
+      "Compile a policy: every diagnostic as path:line:col: error|warning: message, then a "
+      "summary (rules, patterns, domains, compile time). Exit 0 when it compiles, 1 on errors");
+  check_cmd->add_option("POLICY_DIR", check.policy_dir, "Policy directory (*.rules files)")
+      ->required();
+
+  fedwall::tools::TestOptions test;
+  auto* test_cmd = app.add_subcommand(
+      "test",
+      "Run every `test` block of a policy; the last line is `N passed, M failed`. Exit 1 if "
+      "any failed or the policy does not compile");
+  test_cmd->add_option("POLICY_DIR", test.policy_dir, "Policy directory")->required();
+  test_cmd->add_flag("-v,--verbose", test.verbose, "Also list the tests that passed");
+
+  fedwall::tools::EvalOptions eval;
+  auto* eval_cmd = app.add_subcommand(
+      "eval", "Decide one activity and explain why: verdict, effects, score, the rules that "
+              "fired and their evidence");
+  eval_cmd->add_option("POLICY_DIR", eval.policy_dir, "Policy directory")->required();
+  eval_cmd->add_option("FILE", eval.activity_path, "Activity JSON file ('-': stdin)")->required();
+  eval_cmd->add_option("--facts", eval.facts_path,
+                       "Request facts: {\"delivery\": {...}, \"actor\": {...}} in proto3 JSON")
+      ->check(CLI::ExistingFile);
+  eval_cmd->add_option("--now", eval.now,
+                       "The time durations are measured from (RFC 3339); default: the facts' "
+                       "receivedAt, else the current time");
+  eval_cmd->add_flag("--json", eval.json,
+                     "Print the EvaluateResponse in the proto3 JSON mapping");
+  bool eval_pretty = false;
+  eval_cmd->add_flag("--pretty", eval_pretty, "Indent the JSON (default on a terminal)");
+
+  fedwall::tools::ReplayOptions replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "Evaluate a corpus (one activity, or {\"activity\", \"delivery\", \"actor\"}, per line) "
+      "and summarise verdicts, rule hits and throughput; with --against, list the activities "
+      "whose verdict differs from another policy's");
+  replay_cmd->add_option("POLICY_DIR", replay.policy_dir, "Policy directory")->required();
+  replay_cmd->add_option("CORPUS", replay.corpus_path, "JSON lines file ('-': stdin)")
+      ->required();
+  replay_cmd->add_option("--against", replay.against_dir,
+                         "Baseline policy directory: report verdict changes from it to "
+                         "POLICY_DIR (\"from\" is the baseline's verdict, \"to\" POLICY_DIR's)");
+  replay_cmd->add_option("--now", replay.now,
+                         "The time durations are measured from (RFC 3339); default: each "
+                         "line's receivedAt, else the object's published");
+  replay_cmd->add_flag("--json", replay.json, "Print one summary object");
+  bool replay_pretty = false;
+  replay_cmd->add_flag("--pretty", replay_pretty, "Indent the JSON (default on a terminal)");
+
+  auto* corpus_cmd = app.add_subcommand("corpus", "Synthetic activity corpora for backtests and benchmarks");
+  corpus_cmd->require_subcommand(1);
+  fedwall::tools::CorpusGenerateOptions corpus;
+  auto* generate_cmd = corpus_cmd->add_subcommand(
+      "generate",
+      "Print a deterministic, realistic corpus as JSON lines: 45% Create (Mastodon, Misskey, "
+      "Pleroma Notes; some spam), 30% Like, 15% Announce, 10% Follow. Same options, same bytes");
+  generate_cmd->add_option("--count", corpus.count, "Number of activities")
+      ->check(CLI::NonNegativeNumber);
+  generate_cmd->add_option("--seed", corpus.seed, "Random seed");
+  generate_cmd->add_option("--spam-share", corpus.spam_share,
+                           "Share of the Create activities that are spam (0..1, default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
+  generate_cmd->add_flag("--creates-only", corpus.creates_only, "Only Create activities");
+
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
@@ -104,6 +174,28 @@ int main(int argc, char** argv) {
   if (has_separator) {
     std::cerr << "fedwall: unexpected '--'\n";
     return 2;
+  }
+  if (check_cmd->parsed()) {
+    check.output = TerminalOutput();
+    return fedwall::tools::RunCheck(check, std::cout, std::cerr);
+  }
+  if (test_cmd->parsed()) {
+    test.output = TerminalOutput();
+    return fedwall::tools::RunTest(test, std::cout, std::cerr);
+  }
+  if (eval_cmd->parsed()) {
+    eval.output = TerminalOutput();
+    eval.output.pretty = eval.output.pretty || eval_pretty;
+    return fedwall::tools::RunEval(eval, std::cout, std::cerr);
+  }
+  if (replay_cmd->parsed()) {
+    replay.output = TerminalOutput();
+    replay.output.pretty = replay.output.pretty || replay_pretty;
+    return fedwall::tools::RunReplay(replay, std::cout, std::cerr);
+  }
+  if (generate_cmd->parsed()) {
+    corpus.output = TerminalOutput();
+    return fedwall::tools::RunCorpusGenerate(corpus, std::cout, std::cerr);
   }
   return 0;
 }

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "engine/text/domain.h"
 #include "engine/text/normalize.h"
+#include "engine/text/normalize_internal.h"
 #include "simdjson.h"
 
 namespace fedwall {
@@ -115,40 +116,73 @@ constexpr uint64_t kPollOptionKeys = Bit(kName);
 constexpr uint64_t kReferenceKeys = Bit(kType) | Bit(kId);
 constexpr uint64_t kLanguageObjectKeys = Bit(kIdentifier);
 
-// Key lookup by length, then by comparison: at most a handful of candidates per length.
+template <typename T>
+T LoadBytes(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// a[0, n) == b[0, n) for n <= 24, with a few (overlapping) word loads instead of a call to
+// memcmp, which costs more than the bytes of a short key.
+inline bool SameShortBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    if (LoadBytes<uint64_t>(a) != LoadBytes<uint64_t>(b)) return false;
+    if (n > 16 && LoadBytes<uint64_t>(a + 8) != LoadBytes<uint64_t>(b + 8)) return false;
+    return LoadBytes<uint64_t>(a + n - 8) == LoadBytes<uint64_t>(b + n - 8);
+  }
+  if (n >= 4) {
+    return LoadBytes<uint32_t>(a) == LoadBytes<uint32_t>(b) &&
+           LoadBytes<uint32_t>(a + n - 4) == LoadBytes<uint32_t>(b + n - 4);
+  }
+  if (n >= 2) {
+    return LoadBytes<uint16_t>(a) == LoadBytes<uint16_t>(b) &&
+           LoadBytes<uint16_t>(a + n - 2) == LoadBytes<uint16_t>(b + n - 2);
+  }
+  return n == 0 || a[0] == b[0];
+}
+
+// Key lookup: a hash of the length and the first and last bytes picks the only candidate,
+// which one comparison confirms. The constants were chosen so that no two keys share a slot
+// (checked at compile time); an unknown key (most keys of a real document) usually lands on
+// an empty slot or fails at the length check.
 constexpr size_t kMaxKeyLength = 17;  // "preferredUsername"
-constexpr size_t kSlotsPerLength = 8;
+constexpr size_t kKeySlots = 128;
+
+constexpr size_t KeySlot(size_t length, unsigned char first, unsigned char last) {
+  return (length * 6 + first + last * size_t{58}) % kKeySlots;
+}
+
 struct KeyTable {
-  std::array<std::array<int8_t, kSlotsPerLength>, kMaxKeyLength + 1> by_length;
+  std::array<int8_t, kKeySlots> slot{};
+  bool collision_free = true;
 };
 
 constexpr KeyTable MakeKeyTable() {
-  KeyTable t{};
-  for (auto& slots : t.by_length) {
-    for (auto& s : slots) s = -1;
-  }
+  KeyTable t;
+  for (int8_t& s : t.slot) s = -1;
   for (int k = 0; k < kNumKeys; ++k) {
-    auto& slots = t.by_length[kKeyNames[k].size()];
-    size_t i = 0;
-    while (slots[i] != -1) ++i;
-    slots[i] = static_cast<int8_t>(k);
+    const std::string_view name = kKeyNames[k];
+    int8_t& s = t.slot[KeySlot(name.size(), static_cast<unsigned char>(name.front()),
+                               static_cast<unsigned char>(name.back()))];
+    if (s != -1) t.collision_free = false;
+    s = static_cast<int8_t>(k);
   }
   return t;
 }
 constexpr KeyTable kKeyTable = MakeKeyTable();
+static_assert(kKeyTable.collision_free, "pick other KeySlot constants");
 
 int KeyIndex(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeyLength) return -1;
-  for (int8_t k : kKeyTable.by_length[key.size()]) {
-    if (k < 0) return -1;
-    const std::string_view name = kKeyNames[k];
-    // First and last bytes rule out nearly every candidate before the comparison.
-    if (name.front() == key.front() && name.back() == key.back() &&
-        std::memcmp(name.data(), key.data(), key.size()) == 0) {
-      return k;
-    }
+  const int k = kKeyTable.slot[KeySlot(key.size(), static_cast<unsigned char>(key.front()),
+                                       static_cast<unsigned char>(key.back()))];
+  if (k < 0) return -1;
+  const std::string_view name = kKeyNames[k];
+  if (name.size() != key.size() || !SameShortBytes(name.data(), key.data(), key.size())) {
+    return -1;
   }
-  return -1;
+  return k;
 }
 
 // The known keys of one JSON object, each with its (first) value.
@@ -322,7 +356,28 @@ bool IsPublicIri(std::string_view s) {
          s == "http://www.w3.org/ns/activitystreams#Public";
 }
 
-inline bool IsAsciiSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+// Classes of bytes for the markup readers below, one table lookup per byte.
+enum : uint8_t {
+  kClassSpace = 1,  // ' ' and '\t' to '\r' (IsAsciiSpace)
+  kClassSlash = 2,  // '/'
+  kClassGt = 4,     // '>'
+  kClassEq = 8,     // '='
+};
+constexpr std::array<uint8_t, 256> MakeByteClasses() {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n', '\v', '\f', '\r'}) t[c] = kClassSpace;
+  t['/'] = kClassSlash;
+  t['>'] = kClassGt;
+  t['='] = kClassEq;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kByteClasses = MakeByteClasses();
+
+inline bool IsClass(char c, uint8_t classes) {
+  return (kByteClasses[static_cast<unsigned char>(c)] & classes) != 0;
+}
+
+inline bool IsAsciiSpace(char c) { return IsClass(c, kClassSpace); }
 
 bool IsAsciiAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -330,10 +385,13 @@ bool IsAsciiAlnum(char c) {
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+// ASCII case-insensitive equality with `letters`, which must be lower-case ASCII letters
+// (then a byte matches exactly when it is that letter in either case, which is what setting
+// bit 5 tests).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view letters) {
+  if (a.size() != letters.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+    if ((a[i] | 0x20) != letters[i]) return false;
   }
   return true;
 }
@@ -346,12 +404,15 @@ std::string_view TrimAscii(std::string_view s) {
 
 // True when the space-separated token list `list` contains `token`.
 bool HasToken(std::string_view list, std::string_view token, bool ignore_case) {
+  const char* p = list.data();
+  const size_t n = list.size();
   size_t i = 0;
-  while (i < list.size()) {
-    while (i < list.size() && IsAsciiSpace(list[i])) ++i;
-    size_t start = i;
-    while (i < list.size() && !IsAsciiSpace(list[i])) ++i;
-    std::string_view t = list.substr(start, i - start);
+  while (i < n) {
+    while (i < n && IsAsciiSpace(p[i])) ++i;
+    const size_t start = i;
+    while (i < n && !IsAsciiSpace(p[i])) ++i;
+    if (i - start != token.size()) continue;
+    const std::string_view t(p + start, i - start);
     if (ignore_case ? EqualsIgnoreCase(t, token) : t == token) return true;
   }
   return false;
@@ -377,35 +438,36 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 }
 
 // Decodes the character references that appear in URLs inside HTML (&amp; &lt; &gt; &quot;
-// &apos; and numeric ones); any other '&' is kept as written.
-std::string DecodeUrlEntities(std::string_view s) {
-  std::string out;
-  if (s.find('&') == std::string_view::npos) return std::string(s);
-  out.reserve(s.size());
+// &apos; and numeric ones) into *out (contents replaced); any other '&' is kept as written.
+void DecodeUrlEntities(std::string_view s, std::string* out) {
+  out->clear();
   size_t i = 0;
   while (i < s.size()) {
-    if (s[i] != '&') {
-      out.push_back(s[i++]);
-      continue;
+    const size_t amp = s.find('&', i);
+    if (amp == std::string_view::npos) {
+      out->append(s.data() + i, s.size() - i);
+      return;
     }
+    out->append(s.data() + i, amp - i);
+    i = amp;
     // Only a short window is searched for the ';', so a run of '&' stays linear.
     size_t semi = s.substr(0, std::min(s.size(), i + 12)).find(';', i + 1);
     if (semi == std::string_view::npos) {
-      out.push_back(s[i++]);
+      out->push_back(s[i++]);
       continue;
     }
     std::string_view ref = s.substr(i + 1, semi - i - 1);
     bool decoded = true;
     if (ref == "amp") {
-      out.push_back('&');
+      out->push_back('&');
     } else if (ref == "lt") {
-      out.push_back('<');
+      out->push_back('<');
     } else if (ref == "gt") {
-      out.push_back('>');
+      out->push_back('>');
     } else if (ref == "quot") {
-      out.push_back('"');
+      out->push_back('"');
     } else if (ref == "apos") {
-      out.push_back('\'');
+      out->push_back('\'');
     } else if (ref.size() >= 2 && ref[0] == '#') {
       bool hex = ref[1] == 'x' || ref[1] == 'X';
       std::string_view digits = ref.substr(hex ? 2 : 1);
@@ -425,7 +487,7 @@ std::string DecodeUrlEntities(std::string_view s) {
         if (cp > 0x10FFFF) cp = 0x110000;  // saturate; mapped to U+FFFD
       }
       if (ok) {
-        AppendUtf8(cp, &out);
+        AppendUtf8(cp, out);
       } else {
         decoded = false;
       }
@@ -435,10 +497,9 @@ std::string DecodeUrlEntities(std::string_view s) {
     if (decoded) {
       i = semi + 1;
     } else {
-      out.push_back(s[i++]);
+      out->push_back(s[i++]);
     }
   }
-  return out;
 }
 
 // A list of distinct strings in first-seen order; a hash set takes over past a few entries,
@@ -449,11 +510,13 @@ class DistinctList {
 
   bool Add(std::string_view v) {
     if (Seen(v)) return false;
+    Reserve();
     out_->emplace_back(v);
     return true;
   }
   bool Add(std::string&& v) {
     if (Seen(v)) return false;
+    Reserve();
     out_->push_back(std::move(v));
     return true;
   }
@@ -469,6 +532,11 @@ class DistinctList {
     }
     if (seen_.empty()) seen_.insert(out_->begin(), out_->end());
     return !seen_.insert(std::string(v)).second;
+  }
+
+  // Room for a few values at once: lists are short, and growing 1, 2, 4 costs allocations.
+  void Reserve() {
+    if (out_->capacity() == 0) out_->reserve(4);
   }
 
   static constexpr size_t kLinearLimit = 8;
@@ -493,6 +561,17 @@ void RemoveSeparators(std::string* s) {
   while ((p = static_cast<char*>(std::memchr(p, kTextSeparator, end - p))) != nullptr) *p++ = ' ';
 }
 
+// NormalizePlain into *out, reusing its buffers.
+void NormalizePlainInto(std::string_view plain, text::NormalizedText* out) {
+  if (plain.find(kTextSeparator) == std::string_view::npos) {
+    text::internal::NormalizeInto(plain, out);
+    return;
+  }
+  std::string copy(plain);
+  RemoveSeparators(&copy);
+  text::internal::NormalizeInto(copy, out);
+}
+
 text::NormalizedText NormalizePlain(std::string_view plain) {
   if (plain.empty()) return {};
   if (plain.find(kTextSeparator) == std::string_view::npos) return text::Normalize(plain);
@@ -513,30 +592,19 @@ text::NormalizedText NormalizeHtml(std::string_view html) {
   return t;
 }
 
-// Joins the non-empty parts with kTextSeparator, in both forms.
-text::NormalizedText JoinParts(const std::vector<const text::NormalizedText*>& parts) {
-  text::NormalizedText out;
-  size_t unfolded = 0, folded = 0;
-  for (const text::NormalizedText* p : parts) {
-    unfolded += p->unfolded.size() + 1;
-    folded += p->folded.size() + 1;
+// Appends a part to Activity::text: the non-empty parts joined with kTextSeparator, in both
+// forms. `first` is true until a part was appended.
+void AppendPart(const text::NormalizedText& part, bool* first, text::NormalizedText* out) {
+  if (part.unfolded.empty() && part.folded.empty()) return;
+  if (!*first) {
+    out->unfolded.push_back(kTextSeparator);
+    out->folded.push_back(kTextSeparator);
   }
-  out.unfolded.reserve(unfolded);
-  out.folded.reserve(folded);
-  bool first = true;
-  for (const text::NormalizedText* p : parts) {
-    if (p->unfolded.empty() && p->folded.empty()) continue;
-    if (!first) {
-      out.unfolded.push_back(kTextSeparator);
-      out.folded.push_back(kTextSeparator);
-    }
-    first = false;
-    uint32_t base = static_cast<uint32_t>(out.folded.size());
-    out.unfolded += p->unfolded;
-    out.folded += p->folded;
-    for (uint32_t b : p->folded_breaks) out.folded_breaks.push_back(base + b);
-  }
-  return out;
+  *first = false;
+  const uint32_t base = static_cast<uint32_t>(out->folded.size());
+  out->unfolded += part.unfolded;
+  out->folded += part.folded;
+  for (uint32_t b : part.folded_breaks) out->folded_breaks.push_back(base + b);
 }
 
 // A read position in a short string, for the date parser below.
@@ -648,10 +716,11 @@ bool IsPathChar(char c) {
   return std::strchr("<>\"'`{}|\\^", c) == nullptr;
 }
 
-// Calls add(url) for every bare http(s) URL in `s` (entities in it decoded when `html`).
-// Jumps from one "://" to the next, so text without URLs costs one memchr-speed search.
+// Calls add(url) for every bare http(s) URL in `s`, as written (in HTML, the caller decodes
+// its character references). Jumps from one "://" to the next, so text without URLs costs
+// one memchr-speed search.
 template <typename Add>
-void FindBareUrls(std::string_view s, bool html, Add add) {
+void FindBareUrls(std::string_view s, Add add) {
   size_t n = s.size();
   size_t from = 0;
   while (from < n) {
@@ -700,14 +769,7 @@ void FindBareUrls(std::string_view s, bool html, Add add) {
         break;
       }
     }
-    if (j > p) {
-      std::string_view url = s.substr(start, j - start);
-      if (html) {
-        add(DecodeUrlEntities(url));
-      } else {
-        add(std::string(url));
-      }
-    }
+    if (j > p) add(s.substr(start, j - start));
     from = std::max(j, from);
   }
 }
@@ -782,53 +844,68 @@ TagKind ReadTag(std::string_view s, size_t lt, size_t* end, AnchorAttributes* at
     return is_a ? TagKind::kEndA : TagKind::kOther;
   }
   // Attributes: name, optionally = and a quoted or unquoted value.
+  const char* p = s.data();
   while (i < n) {
-    while (i < n && (IsAsciiSpace(s[i]) || s[i] == '/')) ++i;
+    while (i < n && IsClass(p[i], kClassSpace | kClassSlash)) ++i;
     if (i >= n) break;
-    if (s[i] == '>') {
+    if (p[i] == '>') {
       ++i;
       break;
     }
     size_t an = i;
-    while (i < n && !IsAsciiSpace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/') ++i;
+    while (i < n && !IsClass(p[i], kClassSpace | kClassEq | kClassGt | kClassSlash)) ++i;
     if (i == an) ++i;  // a stray '=': skip it
-    std::string_view attr_name = s.substr(an, i - an);
-    while (i < n && IsAsciiSpace(s[i])) ++i;
+    const std::string_view attr_name(p + an, i - an);
+    while (i < n && IsAsciiSpace(p[i])) ++i;
+    if (i >= n || p[i] != '=') continue;  // no value: nothing to record
+    ++i;
+    while (i < n && IsAsciiSpace(p[i])) ++i;
     std::string_view value;
-    bool has_value = false;
-    if (i < n && s[i] == '=') {
-      ++i;
-      while (i < n && IsAsciiSpace(s[i])) ++i;
-      if (i < n && (s[i] == '"' || s[i] == '\'')) {
-        char q = s[i++];
-        size_t close = s.find(q, i);
-        if (close == std::string_view::npos) close = n;
-        value = s.substr(i, close - i);
-        i = close < n ? close + 1 : n;
-      } else {
-        size_t vs = i;
-        while (i < n && !IsAsciiSpace(s[i]) && s[i] != '>') ++i;
-        value = s.substr(vs, i - vs);
-      }
-      has_value = true;
+    if (i < n && (p[i] == '"' || p[i] == '\'')) {
+      const char q = p[i++];
+      const void* close = i < n ? std::memchr(p + i, q, n - i) : nullptr;
+      const size_t end_of_value =
+          close == nullptr ? n : static_cast<size_t>(static_cast<const char*>(close) - p);
+      value = std::string_view(p + i, end_of_value - i);
+      i = end_of_value < n ? end_of_value + 1 : n;
+    } else {
+      const size_t vs = i;
+      while (i < n && !IsClass(p[i], kClassSpace | kClassGt)) ++i;
+      value = std::string_view(p + vs, i - vs);
     }
-    if (is_a && has_value) {
-      if (EqualsIgnoreCase(attr_name, "href") && !attrs->has_href) {
-        attrs->href = value;
-        attrs->has_href = true;
-      } else if (EqualsIgnoreCase(attr_name, "class")) {
-        attrs->cls = value;
-      } else if (EqualsIgnoreCase(attr_name, "rel")) {
-        attrs->rel = value;
-      }
+    // The first href counts; class and rel: the last.
+    switch (attr_name.size()) {
+      case 3:
+        if (EqualsIgnoreCase(attr_name, "rel")) attrs->rel = value;
+        break;
+      case 4:
+        if (!attrs->has_href && EqualsIgnoreCase(attr_name, "href")) {
+          attrs->href = value;
+          attrs->has_href = true;
+        }
+        break;
+      case 5:
+        if (EqualsIgnoreCase(attr_name, "class")) attrs->cls = value;
+        break;
+      default:
+        break;
     }
   }
   *end = i;
   return is_a ? TagKind::kStartA : TagKind::kOther;
 }
 
-// Calls add(url) for each link of an HTML fragment: every <a href> not marked as a mention or
-// hashtag, and every bare URL outside <a> elements. One linear pass.
+// Whether an <a> with these attributes is a real link (not a mention or hashtag link).
+bool IsRealLink(const AnchorAttributes& attrs) {
+  return attrs.has_href && !HasToken(attrs.cls, "mention", false) &&
+         !HasToken(attrs.cls, "hashtag", false) && !HasToken(attrs.rel, "tag", true);
+}
+
+// Calls add(url) for each link of an HTML fragment, as written (character references not
+// yet decoded; never empty): every <a href> not marked as a mention or hashtag, and every
+// bare URL outside <a> elements. One linear pass. This is the reference reading of links:
+// HtmlLinkScanner below gets the same results during the HTML-to-text pass and falls back
+// to this function for markup where the two tokenizers could disagree.
 template <typename Add>
 void FindHtmlLinks(std::string_view html, Add add) {
   size_t n = html.size();
@@ -846,23 +923,130 @@ void FindHtmlLinks(std::string_view html, Add add) {
       continue;
     }
     if (!in_anchor && lt > text_start) {
-      FindBareUrls(html.substr(text_start, lt - text_start), /*html=*/true, add);
+      FindBareUrls(html.substr(text_start, lt - text_start), add);
     }
     if (kind == TagKind::kStartA) {
       in_anchor = true;
-      if (attrs.has_href && !HasToken(attrs.cls, "mention", false) &&
-          !HasToken(attrs.cls, "hashtag", false) && !HasToken(attrs.rel, "tag", true)) {
-        std::string href = DecodeUrlEntities(TrimAscii(attrs.href));
-        if (!href.empty()) add(std::move(href));
+      if (IsRealLink(attrs)) {
+        std::string_view href = TrimAscii(attrs.href);
+        if (!href.empty()) add(href);
       }
     } else if (kind == TagKind::kEndA) {
       in_anchor = false;
     }
     i = text_start = end;
   }
-  if (!in_anchor && text_start < n) {
-    FindBareUrls(html.substr(text_start), /*html=*/true, add);
+  if (!in_anchor && text_start < n) FindBareUrls(html.substr(text_start), add);
+}
+
+// Finds the links of one HTML field during the HTML-to-text pass
+// (text::internal::HtmlToTextWithMarkup reports each tag), with exactly the results of
+// FindHtmlLinks, so the markup is read once. The text tokenizer and FindHtmlLinks's agree on
+// ordinary markup: same tags, same tag ends, same text between them. Where they could read
+// something differently (comments, "<!", "<?", "</" + non-letter, script and style, a
+// vertical tab, which only one of them counts as white space, or an <a> or </a> whose end
+// they place differently), the scanner gives up and the caller runs FindHtmlLinks.
+class HtmlLinkScanner final : public text::internal::HtmlMarkupVisitor {
+ public:
+  // Links found are appended to *links, as for FindHtmlLinks.
+  HtmlLinkScanner(std::string_view html, std::vector<std::string_view>* links)
+      : html_(html), links_(links) {
+    gave_up_ = html.find('\v') != std::string_view::npos;
+    next_scheme_ = html.find("://");
   }
+
+  void OnTag(size_t begin, size_t end, bool end_tag, std::string_view name) override {
+    if (gave_up_) return;
+    if (name.size() == 1 && name[0] == 'a') {
+      OnAnchorTag(begin, end, end_tag);
+      return;
+    }
+    if (!end_tag && (name == "script" || name == "style")) {
+      gave_up_ = true;
+      return;
+    }
+    if (!in_anchor_ && begin > text_start_) BareUrls(text_start_, begin);
+    text_start_ = end;
+  }
+
+  void OnOtherMarkup(size_t, size_t) override { gave_up_ = true; }
+
+  // After the pass: the bare URLs after the last tag. False when the scanner gave up (what
+  // it appended is then incomplete).
+  bool Finish() {
+    if (gave_up_) return false;
+    if (!in_anchor_ && text_start_ < html_.size()) BareUrls(text_start_, html_.size());
+    return true;
+  }
+
+ private:
+  // <a ...> or </a ...>: read as FindHtmlLinks reads it; give up if its end differs.
+  void OnAnchorTag(size_t begin, size_t end, bool end_tag) {
+    AnchorAttributes attrs;
+    size_t a_end;
+    if (end_tag) {
+      // As ReadTag reads "</a": up to the first '>' (quotes are not special there).
+      const size_t gt = html_.find('>', begin + 3);
+      a_end = gt == std::string_view::npos ? html_.size() : gt + 1;
+    } else {
+      a_end = begin + 1;
+      if (ReadTag(html_, begin, &a_end, &attrs) != TagKind::kStartA) a_end = 0;
+    }
+    if (a_end != end) {
+      gave_up_ = true;
+      return;
+    }
+    if (!in_anchor_ && begin > text_start_) BareUrls(text_start_, begin);
+    in_anchor_ = !end_tag;
+    if (!end_tag && IsRealLink(attrs)) {
+      std::string_view href = TrimAscii(attrs.href);
+      if (!href.empty()) links_->push_back(href);
+    }
+    text_start_ = end;
+  }
+
+  // Bare URLs of html_[from, to), a text between tags. Only a text containing "://" can
+  // have one; the next "://" is found once per occurrence, so this stays linear.
+  void BareUrls(size_t from, size_t to) {
+    if (next_scheme_ == std::string_view::npos) return;
+    if (next_scheme_ < from) {
+      next_scheme_ = html_.find("://", from);
+      if (next_scheme_ == std::string_view::npos) return;
+    }
+    if (next_scheme_ + 3 > to) return;
+    FindBareUrls(html_.substr(from, to - from),
+                 [this](std::string_view url) { links_->push_back(url); });
+  }
+
+  std::string_view html_;
+  std::vector<std::string_view>* links_;
+  bool gave_up_ = false;
+  bool in_anchor_ = false;
+  size_t text_start_ = 0;    // where the text after the last tag starts
+  size_t next_scheme_ = 0;   // the first "://" at or after some earlier text start
+};
+
+// text::HostOfUrl, with a shortcut for the shape of nearly every IRI an activity holds:
+// "https://" or "http://", then a host of ASCII letters, digits, '-' and '.', then the end
+// or '/', '?' or '#'. For that shape text::HostOfUrl returns exactly those host bytes (no
+// userinfo, port, brackets or backslash to consider); anything else goes to it.
+std::string_view HostOfUrl(std::string_view url) {
+  size_t start;
+  if (url.starts_with("https://")) {
+    start = 8;
+  } else if (url.starts_with("http://")) {
+    start = 7;
+  } else {
+    return text::HostOfUrl(url);
+  }
+  size_t i = start;
+  for (; i < url.size(); ++i) {
+    const char c = url[i];
+    if (IsAsciiAlnum(c) || c == '-' || c == '.') continue;
+    if (c == '/' || c == '?' || c == '#') break;
+    return text::HostOfUrl(url);
+  }
+  return url.substr(start, i - start);
 }
 
 absl::Status DuplicateKeyError(std::string_view key, std::string_view where) {
@@ -887,6 +1071,49 @@ struct Scratch {
   static constexpr size_t kMaxDomains = 4096;
   static constexpr size_t kMaxCachedHost = 253;
 
+  // Buffers of one parse, kept so that their capacity is reused (see Reset()). Views point
+  // into the document being parsed.
+  std::string html_text;                       // HTML of one field turned into text
+  std::string decoded_url;                     // one link with its references decoded
+  text::NormalizedText part;                   // one plain text part, normalised
+  std::vector<std::string_view> field_links;   // links of one field, as written
+  std::vector<std::string_view> plain_parts;   // attachment descriptions, poll options
+  std::vector<std::string_view> link_attachment_hrefs;
+  std::vector<std::string_view> to, cc, recipients;
+  absl::flat_hash_set<std::string_view> tag_hrefs;  // Mention and Hashtag hrefs
+  // Buffers larger than this are released after a parse, so one huge document does not
+  // keep its memory for the parser's life.
+  static constexpr size_t kMaxKeptBytes = 64 * 1024;
+
+  // Before a parse.
+  void Reset() {
+    fields_used = 0;
+    field_links.clear();
+    plain_parts.clear();
+    link_attachment_hrefs.clear();
+    to.clear();
+    cc.clear();
+    recipients.clear();
+    tag_hrefs.clear();
+  }
+
+  // After a parse: no views into the document survive it, and big buffers are released.
+  void Release() {
+    Reset();
+    if (html_text.capacity() > kMaxKeptBytes) std::string().swap(html_text);
+    if (decoded_url.capacity() > kMaxKeptBytes) std::string().swap(decoded_url);
+    if (part.unfolded.capacity() > kMaxKeptBytes || part.folded.capacity() > kMaxKeptBytes ||
+        part.folded_breaks.capacity() > kMaxKeptBytes / sizeof(uint32_t)) {
+      part = text::NormalizedText();
+    }
+    constexpr size_t kMaxViews = kMaxKeptBytes / sizeof(std::string_view);
+    for (std::vector<std::string_view>* v :
+         {&field_links, &plain_parts, &link_attachment_hrefs, &to, &cc, &recipients}) {
+      if (v->capacity() > kMaxViews) std::vector<std::string_view>().swap(*v);
+    }
+    if (tag_hrefs.capacity() > kMaxViews) tag_hrefs = {};
+  }
+
   Fields& NewFields() {
     if (fields_used == fields.size()) fields.push_back(std::make_unique<Fields>());
     Fields& f = *fields[fields_used++];
@@ -894,7 +1121,7 @@ struct Scratch {
     return f;
   }
 
-  std::string Domain(std::string_view url) { return DomainOfHost(text::HostOfUrl(url)); }
+  std::string Domain(std::string_view url) { return DomainOfHost(HostOfUrl(url)); }
 
   std::string DomainOfHost(std::string_view host) {
     if (host.empty()) return {};
@@ -902,13 +1129,18 @@ struct Scratch {
       absl::StatusOr<std::string> d = text::NormalizeDomain(host);
       return d.ok() ? *std::move(d) : std::string();
     }
+    return std::string(CachedDomainOfHost(host));
+  }
+
+  // The normalised domain of a host of at most kMaxCachedHost bytes, valid until the next
+  // call.
+  std::string_view CachedDomainOfHost(std::string_view host) {
     absl::string_view key(host.data(), host.size());
     if (auto it = domains.find(key); it != domains.end()) return it->second;
     absl::StatusOr<std::string> d = text::NormalizeDomain(host);
-    std::string domain = d.ok() ? *std::move(d) : std::string();
     if (domains.size() >= kMaxDomains) domains.clear();
-    domains.emplace(std::string(host), domain);
-    return domain;
+    auto it = domains.emplace(std::string(host), d.ok() ? *std::move(d) : std::string()).first;
+    return it->second;
   }
 };
 
@@ -1270,7 +1502,7 @@ class Reader {
         Fields of;
         if (!ScanObject(option, kPollOptionKeys, "poll option", &of)) return;
         std::string_view name = StringField(of, kName);
-        if (!name.empty()) plain_parts_.push_back(name);
+        if (!name.empty()) scratch_->plain_parts.push_back(name);
       });
       if (!status_.ok()) return;
     }
@@ -1295,13 +1527,13 @@ class Reader {
     std::string_view name = StringField(t, kName);
     std::string_view href = StringField(t, kHref);
     if (type == "Hashtag") {
-      if (!href.empty()) tag_hrefs_.insert(href);
+      if (!href.empty()) scratch_->tag_hrefs.insert(href);
       while (name.starts_with('#')) name.remove_prefix(1);
       name = TrimAscii(name);
       if (!name.empty()) hashtags_.Add(FoldKeyword(name));
     } else if (type == "Mention") {
       if (!href.empty()) {
-        tag_hrefs_.insert(href);
+        scratch_->tag_hrefs.insert(href);
         mentions_.Add(href);
       } else {
         name = TrimAscii(name);
@@ -1329,10 +1561,10 @@ class Reader {
     if (!ScanObject(e, kAttachmentKeys, "attachment", &a)) return;
     std::string_view type = TypeOf(a, options_.max_array_items);
     std::string_view name = StringField(a, kName);
-    if (!name.empty()) plain_parts_.push_back(name);
+    if (!name.empty()) scratch_->plain_parts.push_back(name);
     if (type == "Link") {
       std::string_view href = TrimAscii(StringField(a, kHref));
-      if (!href.empty()) link_attachment_hrefs_.push_back(href);
+      if (!href.empty()) scratch_->link_attachment_hrefs.push_back(href);
       return;
     }
     if (type == "PropertyValue") return;  // profile metadata, not media
@@ -1343,31 +1575,79 @@ class Reader {
 
   // ----- the rest, once everything is read
 
-  void AddLink(std::string url) {
-    std::string_view host = text::HostOfUrl(url);
+  // A link as it will be listed: absolute (with a host), not a mention or hashtag href,
+  // distinct; its domain too.
+  void AddLink(std::string_view url) {
+    std::string_view host = HostOfUrl(url);
     if (host.empty()) return;  // only absolute URLs with a host
-    if (tag_hrefs_.contains(url)) return;
-    std::string domain = scratch_->DomainOfHost(host);
-    if (!links_.Add(std::move(url))) return;
-    if (!domain.empty()) link_domains_.Add(std::move(domain));
+    if (scratch_->tag_hrefs.contains(url)) return;
+    if (!links_.Add(url)) return;
+    if (host.size() > Scratch::kMaxCachedHost) {
+      std::string domain = scratch_->DomainOfHost(host);
+      if (!domain.empty()) link_domains_.Add(std::move(domain));
+      return;
+    }
+    std::string_view domain = scratch_->CachedDomainOfHost(host);
+    if (!domain.empty()) link_domains_.Add(domain);
+  }
+
+  // A link found in HTML: its character references are decoded first.
+  void AddHtmlLink(std::string_view url) {
+    if (url.find('&') == std::string_view::npos) {
+      AddLink(url);
+    } else {
+      DecodeUrlEntities(url, &scratch_->decoded_url);
+      AddLink(scratch_->decoded_url);
+    }
+  }
+
+  // An HTML field (content, summary, name): its text, normalised, and its links, found in
+  // the same pass over the markup.
+  void ReadHtmlField(std::string_view html, text::NormalizedText* out) {
+    if (html.empty()) return;
+    std::vector<std::string_view>& links = scratch_->field_links;
+    links.clear();
+    HtmlLinkScanner scanner(html, &links);
+    text::internal::HtmlToTextWithMarkup(html, &scratch_->html_text, &scanner);
+    if (!scanner.Finish()) {
+      links.clear();
+      FindHtmlLinks(html, [&links](std::string_view url) { links.push_back(url); });
+    }
+    RemoveSeparators(&scratch_->html_text);
+    text::internal::NormalizeInto(scratch_->html_text, out);
+    // Normalisation never produces U+001E from other characters, but the guarantee that the
+    // separator only ever separates is cheap to keep.
+    RemoveSeparators(&out->unfolded);
+    RemoveSeparators(&out->folded);
+    for (std::string_view url : links) AddHtmlLink(url);
   }
 
   void Finish() {
-    out_->content = NormalizeHtml(content_html_);
-    out_->summary = NormalizeHtml(summary_html_);
-    out_->name = NormalizeHtml(name_html_);
-    std::vector<text::NormalizedText> plain(plain_parts_.size());
-    for (size_t i = 0; i < plain_parts_.size(); ++i) plain[i] = NormalizePlain(plain_parts_[i]);
-    std::vector<const text::NormalizedText*> parts = {&out_->content, &out_->summary, &out_->name};
-    for (const text::NormalizedText& p : plain) parts.push_back(&p);
-    out_->text = JoinParts(parts);
+    // Links in this order: content, summary, name, plain parts, Link attachments.
+    ReadHtmlField(content_html_, &out_->content);
+    ReadHtmlField(summary_html_, &out_->summary);
+    ReadHtmlField(name_html_, &out_->name);
 
-    auto add = [this](std::string url) { AddLink(std::move(url)); };
-    FindHtmlLinks(content_html_, add);
-    FindHtmlLinks(summary_html_, add);
-    FindHtmlLinks(name_html_, add);
-    for (std::string_view p : plain_parts_) FindBareUrls(p, /*html=*/false, add);
-    for (std::string_view href : link_attachment_hrefs_) AddLink(std::string(href));
+    text::NormalizedText& text = out_->text;
+    size_t estimate = out_->content.unfolded.size() + out_->summary.unfolded.size() +
+                      out_->name.unfolded.size() + 3;
+    for (std::string_view p : scratch_->plain_parts) estimate += p.size() + 1;
+    text.unfolded.reserve(estimate);
+    text.folded.reserve(estimate);
+    bool first = true;
+    AppendPart(out_->content, &first, &text);
+    AppendPart(out_->summary, &first, &text);
+    AppendPart(out_->name, &first, &text);
+    for (std::string_view p : scratch_->plain_parts) {
+      if (p.empty()) continue;
+      NormalizePlainInto(p, &scratch_->part);
+      AppendPart(scratch_->part, &first, &text);
+    }
+
+    for (std::string_view p : scratch_->plain_parts) {
+      FindBareUrls(p, [this](std::string_view url) { AddLink(url); });
+    }
+    for (std::string_view href : scratch_->link_attachment_hrefs) AddLink(href);
 
     if (!out_->object_domain.empty()) {
       // The first object's domain leads the list.
@@ -1396,7 +1676,10 @@ class Reader {
   void ReadAddressing() {
     // The object's to/cc when it has any, else the activity's.
     const Fields* source = nullptr;
-    std::vector<std::string_view> to, cc;
+    std::vector<std::string_view>& to = scratch_->to;
+    std::vector<std::string_view>& cc = scratch_->cc;
+    to.clear();
+    cc.clear();
     if (object_ != nullptr) {
       CollectIris(object_, kTo, &to);
       CollectIris(object_, kCc, &cc);
@@ -1422,7 +1705,8 @@ class Reader {
       out_->visibility = "direct";
     }
 
-    std::vector<std::string_view> all;
+    std::vector<std::string_view>& all = scratch_->recipients;
+    all.clear();
     for (Key k : {kTo, kCc, kBto, kBcc}) {
       CollectIris(activity_, k, &all);
       CollectIris(object_, k, &all);
@@ -1446,9 +1730,6 @@ class Reader {
   std::string_view actor_followers_;  // the actor's followers collection, when embedded
 
   std::string_view content_html_, summary_html_, name_html_;
-  std::vector<std::string_view> plain_parts_;  // attachment descriptions, poll options
-  std::vector<std::string_view> link_attachment_hrefs_;
-  absl::flat_hash_set<std::string_view> tag_hrefs_;  // Mention and Hashtag hrefs
 };
 
 }  // namespace
@@ -1511,9 +1792,11 @@ absl::StatusOr<Activity> ActivityParser::Parse(std::string_view json) {
     return absl::InvalidArgumentError("activity is not a JSON object");
   }
   Activity activity;
-  impl_->scratch.fields_used = 0;
+  impl_->scratch.Reset();
   Reader reader(options_, &impl_->scratch, &activity);
-  if (absl::Status s = reader.Read(object); !s.ok()) return s;
+  absl::Status status = reader.Read(object);
+  impl_->scratch.Release();
+  if (!status.ok()) return status;
   return activity;
 }
 

@@ -24,6 +24,10 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -100,6 +104,38 @@ uint64_t MatchFilterSpecial(uint64_t w) {
 // Index (0-7) of the first matching byte of a non-zero mask.
 size_t FirstMatch(uint64_t mask) { return static_cast<size_t>(std::countr_zero(mask)) / 8; }
 
+// 16 bytes at a time where SSE2 is there (every x86-64), else SWAR.
+#if defined(__SSE2__)
+inline __m128i Load16(const char* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+inline void Store16(char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
+inline unsigned Mask16(__m128i v) { return static_cast<unsigned>(_mm_movemask_epi8(v)); }
+#endif
+
+// Index of the first byte of p[i, n) equal to `a` or `b`; n when there is none.
+inline size_t FindEitherByte(const char* p, size_t i, size_t n, char a, char b) {
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a);
+  const __m128i vb = _mm_set1_epi8(b);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = Load16(p + i);
+    const unsigned m = Mask16(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+    if (m != 0) return i + static_cast<size_t>(std::countr_zero(m));
+  }
+#endif
+  if constexpr (kSwar) {
+    for (; i + 8 <= n; i += 8) {
+      const uint64_t w = LoadWord(p + i);
+      const uint64_t m =
+          MatchByte(w, static_cast<unsigned char>(a)) | MatchByte(w, static_cast<unsigned char>(b));
+      if (m != 0) return i + FirstMatch(m);
+    }
+  }
+  while (i < n && p[i] != a && p[i] != b) ++i;
+  return i;
+}
+
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 // Lower-cases the ASCII letters of dst[0, n) in place, 8 bytes at a time (other bytes,
@@ -145,13 +181,6 @@ inline void CopySmall(char* dst, const char* src, size_t len) {
     default:
       std::memcpy(dst, src, len);
   }
-}
-
-void AppendCodePoint(UChar32 c, std::string* out) {
-  char buf[U8_MAX_LENGTH];
-  int32_t n = 0;
-  U8_APPEND_UNSAFE(buf, n, c);
-  out->append(buf, static_cast<size_t>(n));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -648,7 +677,28 @@ bool NormalizeFast(std::string_view in, NormalizedText* t) {
         continue;
       }
       flush();
-      // Plain ASCII and single spaces between them, 8 bytes at a time while possible.
+      // Plain ASCII and single spaces between them, 16 or 8 bytes at a time while possible.
+#if defined(__SSE2__)
+      ensure(32, 32);
+      while (i + 16 <= n && uo + 17 <= unf.size() && fo + 17 <= fold.size()) {
+        const __m128i v = Load16(p + i);
+        // As MatchFilterSpecial: controls and non-ASCII (negative as signed bytes), DEL, and
+        // spaces not followed by a plain character of these 16.
+        const unsigned special = Mask16(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
+        const unsigned space = Mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+        const unsigned stop = special | (space & (((special | space) >> 1) | 0x8000u));
+        const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                            _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+        Store16(unf.data() + uo, v);
+        Store16(fold.data() + fo, _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20))));
+        const size_t k = stop != 0 ? static_cast<size_t>(std::countr_zero(stop)) : 16;
+        i += k;
+        uo += k;
+        fo += k;
+        if (k < 16) break;
+      }
+#endif
       if constexpr (kSwar) {
         ensure(16, 16);
         while (i + 8 <= n && uo + 9 <= unf.size() && fo + 9 <= fold.size()) {
@@ -968,9 +1018,51 @@ constexpr uint16_t kWindows1252[32] = {
     0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
 
-// Decodes the character reference at html[i] == '&'. Appends the decoded text (or the '&'
-// itself when it is not a reference) and returns the index after what was consumed.
-size_t DecodeReference(std::string_view html, size_t i, std::string* out) {
+// Most bytes one character reference writes: two code points of at most 4 bytes each.
+constexpr size_t kMaxReferenceBytes = 8;
+
+// Writes the UTF-8 form of `c` (a valid scalar value) to dst; returns its length.
+inline size_t PutCodePoint(UChar32 c, char* dst) {
+  size_t n = 0;
+  U8_APPEND_UNSAFE(dst, n, c);
+  return n;
+}
+
+// The references nearly every post uses, recognised before the table search. Each is in
+// kEntities with the same value (checked below, at compile time).
+constexpr uint32_t CommonEntity(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      if (name[1] == 't') {
+        if (name[0] == 'l') return '<';
+        if (name[0] == 'g') return '>';
+      }
+      return 0;
+    case 3:
+      return name == "amp" ? '&' : 0;
+    case 4:
+      if (name == "quot") return '"';
+      if (name == "apos") return '\'';
+      if (name == "nbsp") return 0xA0;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+constexpr bool SameAsTable(std::string_view name) {
+  for (const Entity& e : kEntities) {
+    if (e.name == name) return e.cp1 == CommonEntity(name) && e.cp2 == 0;
+  }
+  return false;
+}
+static_assert(SameAsTable("lt") && SameAsTable("gt") && SameAsTable("amp") &&
+              SameAsTable("quot") && SameAsTable("apos") && SameAsTable("nbsp"));
+
+// Decodes the character reference at html[i] == '&'. Writes the decoded text (or the '&'
+// itself when it is not a reference) to dst, at most kMaxReferenceBytes, adding its length
+// to *o; returns the index after what was consumed.
+size_t DecodeReference(std::string_view html, size_t i, char* dst, size_t* o) {
   const size_t n = html.size();
   size_t j = i + 1;
   if (j < n && html[j] == '#') {
@@ -998,7 +1090,7 @@ size_t DecodeReference(std::string_view html, size_t i, std::string* out) {
       ++j;
     }
     if (j == digits_start) {  // "&#" or "&#x" without digits: not a reference
-      out->push_back('&');
+      dst[(*o)++] = '&';
       return i + 1;
     }
     if (j < n && html[j] == ';') ++j;
@@ -1008,16 +1100,20 @@ size_t DecodeReference(std::string_view html, size_t i, std::string* out) {
     } else if (c >= 0x80 && c <= 0x9F && kWindows1252[c - 0x80] != 0) {
       c = kWindows1252[c - 0x80];
     }
-    AppendCodePoint(c, out);
+    *o += PutCodePoint(c, dst + *o);
     return j;
   }
   while (j < n && IsAsciiAlnum(html[j]) && j - i <= 32) ++j;
   std::string_view name = html.substr(i + 1, j - i - 1);
   if (!name.empty()) {
     if (j < n && html[j] == ';') {
+      if (const uint32_t common = CommonEntity(name); common != 0) {
+        *o += PutCodePoint(static_cast<UChar32>(common), dst + *o);
+        return j + 1;
+      }
       if (const Entity* e = FindEntity(name)) {
-        AppendCodePoint(static_cast<UChar32>(e->cp1), out);
-        if (e->cp2 != 0) AppendCodePoint(static_cast<UChar32>(e->cp2), out);
+        *o += PutCodePoint(static_cast<UChar32>(e->cp1), dst + *o);
+        if (e->cp2 != 0) *o += PutCodePoint(static_cast<UChar32>(e->cp2), dst + *o);
         return j + 1;
       }
     }
@@ -1026,14 +1122,22 @@ size_t DecodeReference(std::string_view html, size_t i, std::string* out) {
     for (size_t len = std::min(name.size(), kMaxLegacyEntityLength); len >= 2; --len) {
       const Entity* e = FindEntity(name.substr(0, len));
       if (e != nullptr && e->legacy) {
-        AppendCodePoint(static_cast<UChar32>(e->cp1), out);
+        *o += PutCodePoint(static_cast<UChar32>(e->cp1), dst + *o);
         return i + 1 + len;
       }
     }
   }
-  out->push_back('&');
+  dst[(*o)++] = '&';
   return i + 1;
 }
+
+// Bytes that end a tag name: HTML white space, '/' and '>'.
+constexpr std::array<bool, 256> MakeEndsTagName() {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n', '\r', '\f', '/', '>'}) t[c] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kEndsTagName = MakeEndsTagName();
 
 enum class TagKind { kInline, kBreak, kBlock, kRawText };
 
@@ -1047,53 +1151,56 @@ constexpr std::string_view kBlockElements[] = {
     "td",      "tfoot",   "th",     "thead",      "tr",       "ul"};
 static_assert(std::is_sorted(std::begin(kBlockElements), std::end(kBlockElements)));
 
-TagKind KindOfTag(std::string_view lower_name) {
-  if (lower_name.empty()) return TagKind::kInline;
-  switch (lower_name[0]) {  // the common inline tags first, without a search
-    case 'a':
-      if (lower_name.size() == 1) return TagKind::kInline;
-      break;
-    case 'b':
+bool IsBlockElement(std::string_view lower_name) {
+  return std::binary_search(std::begin(kBlockElements), std::end(kBlockElements), lower_name);
+}
+
+inline TagKind KindOfTag(std::string_view lower_name) {
+  // The tags of nearly every post (p, a, span, br, ...) without a search. Of the one-letter
+  // names only "p" is a block; "br" is the only break.
+  switch (lower_name.size()) {
+    case 0:
+      return TagKind::kInline;
+    case 1:
+      return lower_name[0] == 'p' ? TagKind::kBlock : TagKind::kInline;
+    case 2:
       if (lower_name == "br") return TagKind::kBreak;
       break;
-    case 's':
+    case 4:
       if (lower_name == "span") return TagKind::kInline;
-      if (lower_name == "script" || lower_name == "style") return TagKind::kRawText;
+      break;
+    case 5:
+      if (lower_name == "style") return TagKind::kRawText;
+      break;
+    case 6:
+      if (lower_name == "script") return TagKind::kRawText;
       break;
     default:
       break;
   }
-  return std::binary_search(std::begin(kBlockElements), std::end(kBlockElements), lower_name)
-             ? TagKind::kBlock
-             : TagKind::kInline;
+  return IsBlockElement(lower_name) ? TagKind::kBlock : TagKind::kInline;
 }
 
 // Skips attributes up to and including the '>' closing a tag; `i` is just after the tag
-// name. Quoted attribute values may contain '>'. Returns html.size() when the tag is not
-// closed (browsers then drop it).
+// name. A quote right after '=' (white space and further '=' may come between) opens a
+// value, which may contain '>'; a quote anywhere else is an ordinary character. Returns
+// html.size() when the tag is not closed (browsers then drop it).
 size_t SkipTagRest(std::string_view html, size_t i) {
+  const char* p = html.data();
   const size_t n = html.size();
-  bool after_equals = false;
   while (i < n) {
-    const char c = html[i];
-    if (c == '>') return i + 1;
-    if (c == '=') {
-      after_equals = true;
-      ++i;
-      continue;
-    }
-    if (IsHtmlSpace(c)) {
-      ++i;
-      continue;
-    }
-    if (after_equals && (c == '"' || c == '\'')) {
-      size_t close = html.find(c, i + 1);
-      if (close == std::string_view::npos) return n;
-      i = close + 1;
-    } else {
+    // The next '>' or '=': nothing else matters until then.
+    i = FindEitherByte(p, i, n, '>', '=');
+    if (i >= n) return n;
+    if (p[i] == '>') return i + 1;
+    // '=': a quote after it (and after white space or more '=') opens a value.
+    ++i;
+    while (i < n && (IsHtmlSpace(p[i]) || p[i] == '=')) ++i;
+    if (i < n && (p[i] == '"' || p[i] == '\'')) {
+      i = FindEitherByte(p, i + 1, n, p[i], p[i]);
+      if (i >= n) return n;
       ++i;
     }
-    after_equals = false;
   }
   return n;
 }
@@ -1116,49 +1223,69 @@ size_t SkipRawText(std::string_view html, size_t i, std::string_view lower_name)
   }
 }
 
-std::string HtmlToTextValid(std::string_view html) {
-  std::string out;
-  out.reserve(html.size());
+// The visitor of HtmlToText, which wants the text only.
+struct NoMarkupVisitor {
+  void OnTag(size_t, size_t, bool, std::string_view) {}
+  void OnOtherMarkup(size_t, size_t) {}
+};
+
+// HtmlToText of valid UTF-8 into *out (its contents replaced; its capacity reused), telling
+// `visitor` about the markup (see internal::HtmlMarkupVisitor).
+template <typename Visitor>
+void HtmlToTextInto(std::string_view html, std::string* out, Visitor* visitor) {
+  const char* p = html.data();
   const size_t n = html.size();
+  // The text is never longer than the markup (every reference is at least as long as what
+  // it decodes to, every line break comes from a longer tag), but growth is checked anyway.
+  out->resize(n + 2 * kMaxReferenceBytes);
+  char* dst = out->data();
+  size_t o = 0;
+  auto ensure = [&](size_t more) {
+    if (o + more > out->size()) {
+      out->resize(std::max(out->size() * 2, o + more));
+      dst = out->data();
+    }
+  };
   size_t pending_newlines = 0;
   auto flush = [&] {
-    if (pending_newlines > 0 && !out.empty()) out.append(pending_newlines, '\n');
+    if (pending_newlines > 0 && o != 0) {
+      ensure(pending_newlines);
+      std::memset(dst + o, '\n', pending_newlines);
+      o += pending_newlines;
+    }
     pending_newlines = 0;
   };
   size_t i = 0;
   while (i < n) {
     // Plain text up to the next markup character.
-    size_t next = i;
-    if constexpr (kSwar) {
-      while (next + 8 <= n) {
-        const uint64_t w = LoadWord(html.data() + next);
-        const uint64_t markup = MatchByte(w, '<') | MatchByte(w, '&');
-        if (markup != 0) {
-          next += FirstMatch(markup);
-          break;
-        }
-        next += 8;
-      }
-    }
-    while (next < n && html[next] != '<' && html[next] != '&') ++next;
+    const size_t next = FindEitherByte(p, i, n, '<', '&');
     if (next > i) {
       flush();
-      out.append(html.data() + i, next - i);
+      const size_t len = next - i;
+      ensure(16 + len);
+      if (len <= 16 && i + 16 <= n) {
+        std::memcpy(dst + o, p + i, 16);  // a fixed size is a couple of moves, not a call
+      } else {
+        std::memcpy(dst + o, p + i, len);
+      }
+      o += len;
       i = next;
       if (i == n) break;
     }
-    if (html[i] == '&') {
+    if (p[i] == '&') {
       flush();
-      i = DecodeReference(html, i, &out);
+      ensure(kMaxReferenceBytes);
+      i = DecodeReference(html, i, dst, &o);
       continue;
     }
-    // html[i] == '<'
-    const char c = i + 1 < n ? html[i + 1] : '\0';
+    // p[i] == '<'
+    const size_t lt = i;
+    const char c = i + 1 < n ? p[i + 1] : '\0';
     if (c == '!') {
       if (html.substr(i, 4) == "<!--") {
         // Comment; "<!-->" and "<!--->" are (abruptly closed) empty comments.
         size_t j = i + 4;
-        if (j < n && html[j] == '>') {
+        if (j < n && p[j] == '>') {
           i = j + 1;
         } else if (html.substr(j, 2) == "->") {
           i = j + 2;
@@ -1170,23 +1297,27 @@ std::string HtmlToTextValid(std::string_view html) {
         size_t end = html.find('>', i + 2);  // <!DOCTYPE>, <![CDATA[...]]>: bogus comment
         i = end == std::string_view::npos ? n : end + 1;
       }
+      visitor->OnOtherMarkup(lt, i);
       continue;
     }
     if (c == '?') {
       size_t end = html.find('>', i + 2);
       i = end == std::string_view::npos ? n : end + 1;
+      visitor->OnOtherMarkup(lt, i);
       continue;
     }
     const bool end_tag = c == '/';
     const size_t name_start = i + (end_tag ? 2 : 1);
-    if (name_start >= n || !IsAsciiAlpha(html[name_start])) {
+    if (name_start >= n || !IsAsciiAlpha(p[name_start])) {
       if (end_tag) {
         // "</>" is dropped; "</3" and the like are bogus comments up to '>'.
         size_t end = html.find('>', i + 2);
         i = end == std::string_view::npos ? n : end + 1;
+        visitor->OnOtherMarkup(lt, i);
       } else {
         flush();
-        out.push_back('<');  // "a < b", "<3": just text
+        ensure(1);
+        dst[o++] = '<';  // "a < b", "<3": just text
         ++i;
       }
       continue;
@@ -1194,14 +1325,15 @@ std::string HtmlToTextValid(std::string_view html) {
     size_t j = name_start;
     char name_buf[16];
     size_t name_len = 0;
-    while (j < n && !IsHtmlSpace(html[j]) && html[j] != '/' && html[j] != '>') {
-      if (name_len < sizeof name_buf) name_buf[name_len] = LowerAscii(html[j]);
+    while (j < n && !kEndsTagName[static_cast<unsigned char>(p[j])]) {
+      if (name_len < sizeof name_buf) name_buf[name_len] = LowerAscii(p[j]);
       ++name_len;
       ++j;
     }
     std::string_view name =
         name_len <= sizeof name_buf ? std::string_view(name_buf, name_len) : std::string_view();
-    i = SkipTagRest(html, j);
+    i = j < n && p[j] == '>' ? j + 1 : SkipTagRest(html, j);
+    visitor->OnTag(lt, i, end_tag, name);
     switch (KindOfTag(name)) {
       case TagKind::kInline:
         break;
@@ -1216,7 +1348,7 @@ std::string HtmlToTextValid(std::string_view html) {
         break;
     }
   }
-  return out;
+  out->resize(o);
 }
 
 }  // namespace
@@ -1265,9 +1397,23 @@ std::string SanitizeUtf8(std::string_view s) {
 }
 
 std::string HtmlToText(std::string_view html) {
-  if (IsValidUtf8(html)) return HtmlToTextValid(html);
-  return HtmlToTextValid(SanitizeUtf8(html));
+  std::string out;
+  NoMarkupVisitor visitor;
+  if (IsValidUtf8(html)) {
+    HtmlToTextInto(html, &out, &visitor);
+  } else {
+    HtmlToTextInto(SanitizeUtf8(html), &out, &visitor);
+  }
+  return out;
 }
+
+namespace internal {
+
+void HtmlToTextWithMarkup(std::string_view html, std::string* text, HtmlMarkupVisitor* visitor) {
+  HtmlToTextInto(html, text, visitor);
+}
+
+}  // namespace internal
 
 std::string Unfold(std::string_view plain) { return UnfoldImpl(plain, nullptr); }
 
@@ -1310,23 +1456,32 @@ std::string CaseFold(std::string_view s) {
 
 NormalizedText Normalize(std::string_view plain) {
   NormalizedText t;
-  if (NormalizeFast(plain, &t)) return t;
-  t = NormalizedText();
-  std::vector<uint32_t> breaks;
-  t.unfolded = UnfoldImpl(plain, &breaks);
-  if (breaks.empty()) {
-    t.folded = FoldValid(t.unfolded, nullptr);
-    return t;
-  }
-  std::vector<uint32_t> mapped;
-  if (FoldFast(t.unfolded, &t.folded, nullptr, breaks, &mapped)) {
-    t.folded_breaks = CleanBreaks(mapped, t.folded.size());
-  } else {
-    std::vector<uint32_t> offsets;
-    t.folded = internal::FoldWithIcu(t.unfolded, &offsets);
-    t.folded_breaks = MapBreaks(breaks, offsets);
-  }
+  internal::NormalizeInto(plain, &t);
   return t;
 }
+
+namespace internal {
+
+void NormalizeInto(std::string_view plain, NormalizedText* t) {
+  t->folded_breaks.clear();
+  if (NormalizeFast(plain, t)) return;
+  t->folded_breaks.clear();
+  std::vector<uint32_t> breaks;
+  t->unfolded = UnfoldImpl(plain, &breaks);
+  if (breaks.empty()) {
+    t->folded = FoldValid(t->unfolded, nullptr);
+    return;
+  }
+  std::vector<uint32_t> mapped;
+  if (FoldFast(t->unfolded, &t->folded, nullptr, breaks, &mapped)) {
+    t->folded_breaks = CleanBreaks(mapped, t->folded.size());
+  } else {
+    std::vector<uint32_t> offsets;
+    t->folded = internal::FoldWithIcu(t->unfolded, &offsets);
+    t->folded_breaks = MapBreaks(breaks, offsets);
+  }
+}
+
+}  // namespace internal
 
 }  // namespace fedwall::text
