@@ -1421,9 +1421,9 @@ std::vector<ListFileEntry> ParseListFile(std::string_view bytes, size_t max_entr
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     for (size_t i = 0; i < line.size(); ++i) {
       if (line[i] != '#') continue;
-      bool after_space = i == 0 || is_space(line[i - 1]);
-      bool before_space = i + 1 == line.size() || is_space(line[i + 1]);
-      if (after_space && before_space) {
+      // As the contract says: '#' followed by a space or the line's end starts a comment,
+      // wherever it stands ("#nsfw" is an entry; "c# tips" is the entry "c").
+      if (i + 1 == line.size() || is_space(line[i + 1])) {
         line = line.substr(0, i);
         break;
       }

@@ -73,10 +73,9 @@ struct ListFileProblem {
 };
 
 // A list file: one entry per line, trimmed of spaces and tabs; blank lines ignored; a CR
-// before the LF and a UTF-8 byte order mark ignored. A comment starts at a '#' that is at the
-// start of the line or after white space, and is followed by white space or the line's end;
-// so `#nsfw`, `c#` and `c# tutorial` are entries and `# note` or `bitcoin # the coin` are
-// not. Errors: invalid UTF-8 or a NUL byte on a line (skipped), an entry longer than
+// before the LF and a UTF-8 byte order mark ignored. A comment starts at any '#' followed by
+// white space or the line's end (the contract's rule): `#nsfw` is an entry, `# note` is a
+// comment, `bitcoin # the coin` is `bitcoin`, and `c# tutorial` is `c`. Errors: invalid UTF-8 or a NUL byte on a line (skipped), an entry longer than
 // `max_entry_bytes` (skipped), more than `max_entries` entries (the rest is ignored).
 // Warnings: an entry given twice (the first is kept).
 std::vector<ListFileEntry> ParseListFile(std::string_view bytes, size_t max_entries,
