@@ -9,19 +9,28 @@
 //      knows is recorded with its value, and a key seen twice is remembered. Reading an
 //      object in a role (activity, object, actor, tag, attachment, ...) first checks that no
 //      key of that role appears twice: that is the duplicate-key rule of the contract.
-//   4. Content, summary and name are HTML: converted to text, normalised once, and scanned
-//      for links (one linear pass over the markup per field).
+//   4. Content, summary and name are HTML: turned into text and scanned for links in one
+//      pass over the markup (text::internal::HtmlToTextWithMarkup reports where each tag
+//      is; HtmlLinkScanner reads the links from those reports, and hands the rare markup
+//      the two readers could read differently to FindHtmlLinks), then normalised once.
 //
 // Everything is linear in the size of the document: arrays are read up to max_array_items,
 // distinct lists use hash sets past a handful of entries, recipients are sorted once.
+//
+// Cost (see activity_bench.cc and docs/performance.md): the values read are views into the
+// simdjson document until they are copied into the Activity; the buffers of a parse (HTML
+// text, link lists, recipients, ...) live in the parser's Scratch and are reused, so a parse
+// allocates little beyond the Activity's own strings.
 #include "engine/activity/activity.h"
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -186,15 +195,24 @@ int KeyIndex(std::string_view key) {
 }
 
 // The known keys of one JSON object, each with its (first) value.
+// The values are kept as raw bytes, so that a Fields costs nothing to create (dom::element
+// zero-initialises itself, and 32 of them for every tag and attachment add up); only the
+// slots of `present` keys are ever read.
+static_assert(std::is_trivially_copyable_v<dom::element>);
 struct Fields {
-  std::array<dom::element, kNumKeys> value;
+  struct Slot {
+    alignas(dom::element) unsigned char bytes[sizeof(dom::element)];
+  };
+  std::array<Slot, kNumKeys> value;
   uint64_t present = 0;
   uint64_t duplicated = 0;
 
   bool Has(Key k) const { return (present & Bit(k)) != 0; }
   // Present and not null.
-  bool HasValue(Key k) const { return Has(k) && !value[k].is_null(); }
-  dom::element operator[](Key k) const { return value[k]; }
+  bool HasValue(Key k) const { return Has(k) && !(*this)[k].is_null(); }
+  // Only for a present key.
+  dom::element operator[](Key k) const { return std::bit_cast<dom::element>(value[k]); }
+  void Set(int k, dom::element e) { value[k] = std::bit_cast<Slot>(e); }
 };
 
 void Scan(dom::object object, Fields* f) {
@@ -206,7 +224,7 @@ void Scan(dom::object object, Fields* f) {
       f->duplicated |= bit;
     } else {
       f->present |= bit;
-      f->value[k] = field.value;
+      f->Set(k, field.value);
     }
   }
 }
@@ -502,6 +520,46 @@ void DecodeUrlEntities(std::string_view s, std::string* out) {
   }
 }
 
+// A set of strings (views): a short list searched linearly, a hash set past kLinearLimit
+// entries (so n operations stay O(n)). Tags and links are few; hashing each one costs more
+// than comparing it with a handful of others, whose lengths mostly differ anyway.
+class SmallViewSet {
+ public:
+  void Insert(std::string_view v) {
+    if (big_.empty() && small_.size() < kLinearLimit) {
+      if (!ContainsSmall(v)) small_.push_back(v);
+      return;
+    }
+    if (big_.empty()) big_.insert(small_.begin(), small_.end());
+    big_.insert(v);
+  }
+  bool Contains(std::string_view v) const {
+    return big_.empty() ? ContainsSmall(v) : big_.contains(v);
+  }
+  void Clear() {
+    small_.clear();
+    big_.clear();
+  }
+  // Memory kept for reuse, in entries.
+  size_t Capacity() const { return small_.capacity() + big_.capacity(); }
+  void Release() {
+    std::vector<std::string_view>().swap(small_);
+    big_ = {};
+  }
+
+ private:
+  bool ContainsSmall(std::string_view v) const {
+    for (std::string_view s : small_) {
+      if (s == v) return true;
+    }
+    return false;
+  }
+
+  static constexpr size_t kLinearLimit = 16;
+  std::vector<std::string_view> small_;
+  absl::flat_hash_set<std::string_view> big_;
+};
+
 // A list of distinct strings in first-seen order; a hash set takes over past a few entries,
 // so adding n values costs O(n).
 class DistinctList {
@@ -634,6 +692,27 @@ struct Cursor {
   }
 };
 
+constexpr bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+constexpr int DaysInMonth(int64_t y, int m) {
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
+}
+
+// Days from 1970-01-01 to the date y-m-d of the proleptic Gregorian calendar (m in 1..12,
+// d in 1..31), in closed form (the usual era arithmetic), without absl's time-zone machinery.
+constexpr int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t year_of_era = y - era * 400;                                   // [0, 399]
+  const int64_t day_of_year = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;  // [0, 365]
+  const int64_t day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;  // [0, 146096]
+  return era * 146097 + day_of_era - 719468;
+}
+static_assert(DaysFromCivil(1970, 1, 1) == 0 && DaysFromCivil(2000, 3, 1) == 11017 &&
+              DaysFromCivil(2024, 2, 29) == 19782 && DaysFromCivil(0, 1, 1) == -719528);
+
 // The common shapes, "2024-02-15T09:30:00Z", "...00.123456Z", "...00+01:00", and no offset
 // (read as UTC), without absl::ParseTime's generality and cost. nullopt: not one of these.
 std::optional<absl::Time> ParseRfc3339Fast(std::string_view s) {
@@ -670,10 +749,11 @@ std::optional<absl::Time> ParseRfc3339Fast(std::string_view s) {
     offset_minutes = sign * (oh * 60 + om);
   }
   if (!c.AtEnd()) return std::nullopt;
-  absl::CivilSecond civil(y, mo, d, h, mi, sec);
-  // CivilSecond carries an impossible day over (Feb 30 -> Mar 2): that is not a date.
-  if (civil.day() != d || civil.month() != mo) return std::nullopt;
-  return absl::FromCivil(civil, absl::UTCTimeZone()) + fraction - absl::Minutes(offset_minutes);
+  // An impossible day (Feb 30) is not a date, nor is a leap second that would carry into the
+  // next day (23:59:60); another :60 is the next minute's :00 (absl::CivilSecond's reading).
+  if (d > DaysInMonth(y, mo) || (h == 23 && mi == 59 && sec == 60)) return std::nullopt;
+  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+  return absl::FromUnixSeconds(seconds) + fraction - absl::Minutes(offset_minutes);
 }
 
 // absl's RFC3339_full needs an offset; servers (Pleroma) sometimes send none: read as UTC.
@@ -1022,8 +1102,8 @@ class HtmlLinkScanner final : public text::internal::HtmlMarkupVisitor {
   std::vector<std::string_view>* links_;
   bool gave_up_ = false;
   bool in_anchor_ = false;
-  size_t text_start_ = 0;    // where the text after the last tag starts
-  size_t next_scheme_ = 0;   // the first "://" at or after some earlier text start
+  size_t text_start_ = 0;   // where the text after the last tag starts
+  size_t next_scheme_ = 0;  // the first "://" at or after some earlier text start
 };
 
 // text::HostOfUrl, with a shortcut for the shape of nearly every IRI an activity holds:
@@ -1073,14 +1153,14 @@ struct Scratch {
 
   // Buffers of one parse, kept so that their capacity is reused (see Reset()). Views point
   // into the document being parsed.
-  std::string html_text;                       // HTML of one field turned into text
-  std::string decoded_url;                     // one link with its references decoded
-  text::NormalizedText part;                   // one plain text part, normalised
-  std::vector<std::string_view> field_links;   // links of one field, as written
-  std::vector<std::string_view> plain_parts;   // attachment descriptions, poll options
+  std::string html_text;                      // HTML of one field turned into text
+  std::string decoded_url;                    // one link with its references decoded
+  text::NormalizedText part;                  // one plain text part, normalised
+  std::vector<std::string_view> field_links;  // links of one field, as written
+  std::vector<std::string_view> plain_parts;  // attachment descriptions, poll options
   std::vector<std::string_view> link_attachment_hrefs;
   std::vector<std::string_view> to, cc, recipients;
-  absl::flat_hash_set<std::string_view> tag_hrefs;  // Mention and Hashtag hrefs
+  SmallViewSet tag_hrefs;  // Mention and Hashtag hrefs
   // Buffers larger than this are released after a parse, so one huge document does not
   // keep its memory for the parser's life.
   static constexpr size_t kMaxKeptBytes = 64 * 1024;
@@ -1094,7 +1174,7 @@ struct Scratch {
     to.clear();
     cc.clear();
     recipients.clear();
-    tag_hrefs.clear();
+    tag_hrefs.Clear();
   }
 
   // After a parse: no views into the document survive it, and big buffers are released.
@@ -1111,7 +1191,7 @@ struct Scratch {
          {&field_links, &plain_parts, &link_attachment_hrefs, &to, &cc, &recipients}) {
       if (v->capacity() > kMaxViews) std::vector<std::string_view>().swap(*v);
     }
-    if (tag_hrefs.capacity() > kMaxViews) tag_hrefs = {};
+    if (tag_hrefs.Capacity() > kMaxViews) tag_hrefs.Release();
   }
 
   Fields& NewFields() {
@@ -1527,13 +1607,13 @@ class Reader {
     std::string_view name = StringField(t, kName);
     std::string_view href = StringField(t, kHref);
     if (type == "Hashtag") {
-      if (!href.empty()) scratch_->tag_hrefs.insert(href);
+      if (!href.empty()) scratch_->tag_hrefs.Insert(href);
       while (name.starts_with('#')) name.remove_prefix(1);
       name = TrimAscii(name);
       if (!name.empty()) hashtags_.Add(FoldKeyword(name));
     } else if (type == "Mention") {
       if (!href.empty()) {
-        scratch_->tag_hrefs.insert(href);
+        scratch_->tag_hrefs.Insert(href);
         mentions_.Add(href);
       } else {
         name = TrimAscii(name);
@@ -1580,7 +1660,7 @@ class Reader {
   void AddLink(std::string_view url) {
     std::string_view host = HostOfUrl(url);
     if (host.empty()) return;  // only absolute URLs with a host
-    if (scratch_->tag_hrefs.contains(url)) return;
+    if (scratch_->tag_hrefs.Contains(url)) return;
     if (!links_.Add(url)) return;
     if (host.size() > Scratch::kMaxCachedHost) {
       std::string domain = scratch_->DomainOfHost(host);
@@ -1791,13 +1871,15 @@ absl::StatusOr<Activity> ActivityParser::Parse(std::string_view json) {
   if (root.get_object().get(object) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("activity is not a JSON object");
   }
-  Activity activity;
+  // Built in place: an Activity has some thirty members, and moving them all out of a local
+  // costs as much as reading a small activity's flags.
+  absl::StatusOr<Activity> activity(absl::in_place);
   impl_->scratch.Reset();
-  Reader reader(options_, &impl_->scratch, &activity);
+  Reader reader(options_, &impl_->scratch, &*activity);
   absl::Status status = reader.Read(object);
   impl_->scratch.Release();
-  if (!status.ok()) return status;
-  return activity;
+  if (!status.ok()) activity = std::move(status);
+  return activity;  // the only return of `activity`, so it is constructed in the caller's place
 }
 
 void MergeActorFacts(const ActorFacts& facts, Activity* activity) {

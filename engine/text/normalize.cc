@@ -10,8 +10,16 @@
 //            confusables, NFKC_Casefold) from the kFold table, in one pass (FoldFast). When
 //            a character's fold depends on its neighbours, the text instead goes through
 //            ICU NFKC_Casefold -> confusables table -> ICU NFKC_Casefold (FoldWithIcu).
+//   Normalize: both at once (NormalizeFast), when the tables suffice.
+//   HtmlToText: one pass over the markup (HtmlToTextInto), which can also report where each
+//            tag is (internal::HtmlToTextWithMarkup), for the activity parser's links.
 // The tables are generated at build time from ICU's own data (gen_tables.cc), and the tests
 // check that both paths agree for every code point. Pure-ASCII text never reaches ICU.
+//
+// Speed: runs of plain ASCII are copied and lower-cased 16 bytes at a time with SSE2 (every
+// x86-64), else 8 at a time (SWAR); markup characters are searched the same way; common
+// character references and well-formed UTF-8 are decoded inline; output buffers are sized
+// once and written through, with growth checked but out of line.
 //
 // Offsets: every stage that can change lengths reports, for each output byte, the offset of
 // the input character it came from (ICU's Edits for the ICU stages); stages compose by
@@ -181,6 +189,34 @@ inline void CopySmall(char* dst, const char* src, size_t len) {
     default:
       std::memcpy(dst, src, len);
   }
+}
+
+// The code point starting at p[*i] (a non-ASCII byte), advancing *i past it, exactly as
+// U8_NEXT does: a negative value for an invalid sequence, *i then past its maximal subpart.
+// Well-formed two- and three-byte sequences (all of Latin, Greek, Cyrillic, CJK, ...) are
+// decoded inline; U8_NEXT decides the rest.
+inline UChar32 NextCodePoint(const char* p, size_t* i, size_t n) {
+  const auto byte = [p](size_t k) { return static_cast<unsigned char>(p[k]); };
+  const auto continuation = [&byte](size_t k) { return (byte(k) & 0xC0) == 0x80; };
+  const size_t at = *i;
+  const unsigned char b = byte(at);
+  if (b >= 0xC2 && b <= 0xDF && at + 1 < n && continuation(at + 1)) {
+    *i = at + 2;
+    return static_cast<UChar32>(((b & 0x1Fu) << 6) | (byte(at + 1) & 0x3Fu));
+  }
+  if (b >= 0xE0 && b <= 0xEF && at + 2 < n && continuation(at + 1) && continuation(at + 2)) {
+    const UChar32 c = static_cast<UChar32>(((b & 0x0Fu) << 12) | ((byte(at + 1) & 0x3Fu) << 6) |
+                                           (byte(at + 2) & 0x3Fu));
+    if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {  // not overlong, not a surrogate
+      *i = at + 3;
+      return c;
+    }
+  }
+  int32_t j = static_cast<int32_t>(at);
+  UChar32 c;
+  U8_NEXT(p, j, static_cast<int32_t>(n), c);
+  *i = static_cast<size_t>(j);
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -650,10 +686,14 @@ bool NormalizeFast(std::string_view in, NormalizedText* t) {
     pending_space = false;
     pending_break = false;
   };
-  // Room for `u` more bytes of unf and `f` of fold, plus 8 for word-sized stores.
-  auto ensure = [&](size_t u, size_t f) {
+  // Room for `u` more bytes of unf and `f` of fold, plus 8 for word-sized stores. The check
+  // is inlined at every character; growing (rare) is not.
+  auto grow = [&](size_t u, size_t f) {
     if (uo + u + 9 > unf.size()) unf.resize(std::max(unf.size() * 2, uo + u + 16));
     if (fo + f + 9 > fold.size()) fold.resize(std::max(fold.size() * 2, fo + f + 16));
+  };
+  auto ensure = [&](size_t u, size_t f) {
+    if (uo + u + 9 > unf.size() || fo + f + 9 > fold.size()) grow(u, f);
   };
   // Appends the fold of one non-ASCII code point; false if it needs ICU.
   auto append_fold = [&](UChar32 c, const char* bytes, size_t len) {
@@ -679,6 +719,7 @@ bool NormalizeFast(std::string_view in, NormalizedText* t) {
       flush();
       // Plain ASCII and single spaces between them, 16 or 8 bytes at a time while possible.
 #if defined(__SSE2__)
+      bool stopped = false;  // at a byte the loops below cannot copy either
       ensure(32, 32);
       while (i + 16 <= n && uo + 17 <= unf.size() && fo + 17 <= fold.size()) {
         const __m128i v = Load16(p + i);
@@ -696,8 +737,12 @@ bool NormalizeFast(std::string_view in, NormalizedText* t) {
         i += k;
         uo += k;
         fo += k;
-        if (k < 16) break;
+        if (k < 16) {
+          stopped = true;
+          break;
+        }
       }
+      if (stopped) continue;
 #endif
       if constexpr (kSwar) {
         ensure(16, 16);
@@ -731,10 +776,7 @@ bool NormalizeFast(std::string_view in, NormalizedText* t) {
       continue;
     }
     const size_t start = i;
-    int32_t j = static_cast<int32_t>(i);
-    UChar32 c;
-    U8_NEXT(p, j, static_cast<int32_t>(n), c);
-    i = static_cast<size_t>(j);
+    const UChar32 c = NextCodePoint(p, &i, n);
     if (c < 0) {
       flush();
       ensure(3, 3);
@@ -1056,8 +1098,8 @@ constexpr bool SameAsTable(std::string_view name) {
   }
   return false;
 }
-static_assert(SameAsTable("lt") && SameAsTable("gt") && SameAsTable("amp") &&
-              SameAsTable("quot") && SameAsTable("apos") && SameAsTable("nbsp"));
+static_assert(SameAsTable("lt") && SameAsTable("gt") && SameAsTable("amp") && SameAsTable("quot") &&
+              SameAsTable("apos") && SameAsTable("nbsp"));
 
 // Decodes the character reference at html[i] == '&'. Writes the decoded text (or the '&'
 // itself when it is not a reference) to dst, at most kMaxReferenceBytes, adding its length

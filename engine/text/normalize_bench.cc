@@ -74,6 +74,19 @@ void BM_NormalizeAscii(benchmark::State& state) {
 }
 BENCHMARK(BM_NormalizeAscii);
 
+// The same through internal::NormalizeInto with one reused NormalizedText, as the activity
+// parser normalises alt texts and poll options (no allocation once the buffers have grown).
+void BM_NormalizeAsciiReused(benchmark::State& state) {
+  const std::string& text = AsciiText();
+  NormalizedText t;
+  for (auto _ : state) {
+    internal::NormalizeInto(text, &t);
+    benchmark::DoNotOptimize(t);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_NormalizeAsciiReused);
+
 void BM_NormalizeMixed(benchmark::State& state) {
   const std::string& text = MixedText();
   for (auto _ : state) benchmark::DoNotOptimize(Normalize(text));
@@ -128,6 +141,26 @@ void BM_HtmlToTextAndNormalize(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * html.size()));
 }
 BENCHMARK(BM_HtmlToTextAndNormalize);
+
+// HtmlToText and where the markup is, in one pass (what the activity parser runs for content,
+// summary and name; it finds the links from the reported tags). The visitor here only counts.
+void BM_HtmlToTextWithMarkup(benchmark::State& state) {
+  class Counter : public internal::HtmlMarkupVisitor {
+   public:
+    void OnTag(size_t, size_t, bool, std::string_view) override { ++count; }
+    void OnOtherMarkup(size_t, size_t) override { ++count; }
+    size_t count = 0;
+  } counter;
+  const std::string& html = HtmlPost();
+  std::string text;
+  for (auto _ : state) {
+    internal::HtmlToTextWithMarkup(html, &text, &counter);
+    benchmark::DoNotOptimize(text);
+  }
+  benchmark::DoNotOptimize(counter.count);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * html.size()));
+}
+BENCHMARK(BM_HtmlToTextWithMarkup);
 
 void BM_NormalizeDomainAscii(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(NormalizeDomain("*.Mastodon.Example.COM."));

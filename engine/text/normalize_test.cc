@@ -501,6 +501,110 @@ TEST(HtmlToTextTest, InvalidUtf8IsReplaced) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The one-pass variant for the activity parser: text and where the markup is.
+
+class RecordingVisitor : public internal::HtmlMarkupVisitor {
+ public:
+  void OnTag(size_t begin, size_t end, bool end_tag, std::string_view name) override {
+    events.push_back((end_tag ? "/" : "") + std::string(name) + "@" + std::to_string(begin) + "-" +
+                     std::to_string(end));
+  }
+  void OnOtherMarkup(size_t begin, size_t end) override {
+    events.push_back("other@" + std::to_string(begin) + "-" + std::to_string(end));
+  }
+  std::vector<std::string> events;
+};
+
+TEST(HtmlToTextWithMarkupTest, ReportsEachPieceOfMarkupWhereItIs) {
+  const std::string html = "<p>a <A HREF=\"x>y\">b</a><br/><!-- c --><script>d</script>e</ 3>";
+  RecordingVisitor visitor;
+  std::string text = "left over from an earlier call";
+  internal::HtmlToTextWithMarkup(html, &text, &visitor);
+  EXPECT_EQ(text, "a b\ne");
+  EXPECT_EQ(text, HtmlToText(html));
+  // Names lower-cased; a quoted '>' does not end a tag; script's raw text is skipped whole.
+  EXPECT_THAT(visitor.events, ElementsAre("p@0-3", "a@5-19", "/a@20-24", "br@24-29", "other@29-39",
+                                          "script@39-47", "other@58-63"));
+}
+
+TEST(HtmlToTextWithMarkupTest, TextIsHtmlToTextAndTheMarkupTilesTheRest) {
+  // Valid UTF-8 fragments of markup (the function's precondition), joined at random.
+  const std::vector<std::string> pool = {
+      "<", ">", "&", "#", "x", ";", "amp", "lt", "p", "a", "br", "/", "!--", "--", "\"", "'",
+      "=", " ", "\n", "\v", "script", "style", "?", "!", "Z", "0", "\u00E9", "\u200B",
+      "<a href=\"h\">", "</a>", "<span class=x>", "</span>", "&nbsp;", "&#x41;"};
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  std::uniform_int_distribution<int> length(0, 30);
+  std::string text;  // reused, as the activity parser does
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s;
+    for (int k = length(rng); k > 0; --k) s += pool[pick(rng)];
+    struct Range {
+      size_t begin, end;
+    };
+    std::vector<Range> ranges;
+    class Collector : public internal::HtmlMarkupVisitor {
+     public:
+      explicit Collector(std::vector<Range>* r) : r_(r) {}
+      void OnTag(size_t b, size_t e, bool, std::string_view) override { r_->push_back({b, e}); }
+      void OnOtherMarkup(size_t b, size_t e) override { r_->push_back({b, e}); }
+
+     private:
+      std::vector<Range>* r_;
+    } collector(&ranges);
+    internal::HtmlToTextWithMarkup(s, &text, &collector);
+    ASSERT_EQ(text, HtmlToText(s)) << s;
+    size_t last_end = 0;
+    for (const Range& r : ranges) {
+      ASSERT_EQ(s[r.begin], '<') << s;
+      ASSERT_LE(last_end, r.begin) << s;
+      ASSERT_LT(r.begin, r.end) << s;
+      ASSERT_LE(r.end, s.size()) << s;
+      last_end = r.end;
+    }
+  }
+}
+
+TEST(NormalizeIntoTest, ReusedBuffersGiveWhatNormalizeGives) {
+  const std::vector<std::string> pool = {
+      "Free ", "CRYPTO", "  ", "\n", "\t", "\x01", "\u200B", "\u00AD", "\u0435", "\uFF21",
+      "\u00DF", "e\u0301", "\u1100\u1161", "\U0001F600", "\xFF", "\xE2\x82", "\u2800", "x",
+      "abcdefghijklmnopqrstuvwxyz"};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  std::uniform_int_distribution<int> length(0, 20);
+  NormalizedText reused;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s;
+    for (int k = length(rng); k > 0; --k) s += pool[pick(rng)];
+    internal::NormalizeInto(s, &reused);
+    const NormalizedText fresh = Normalize(s);
+    ASSERT_EQ(reused.unfolded, fresh.unfolded) << s;
+    ASSERT_EQ(reused.folded, fresh.folded) << s;
+    ASSERT_EQ(reused.folded_breaks, fresh.folded_breaks) << s;
+  }
+}
+
+TEST(NormalizeTest, OnePassAgreesWithUnfoldAndFoldOnInvalidUtf8) {
+  // Normalize decodes UTF-8 itself (well-formed sequences inline); Unfold and Fold go through
+  // ICU's U8_NEXT. Both must replace the same maximal invalid subparts.
+  const std::vector<std::string> pool = {
+      "a", " ", "\xC2", "\xC1", "\xDF", "\xE0", "\xED", "\xEF", "\xF0", "\xF4", "\xF5", "\x80",
+      "\x9F", "\xA0", "\xBF", "\xFF", "\u00E9", "\u0800", "\uFFFF", "\U00010000"};
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  std::uniform_int_distribution<int> length(0, 8);
+  for (int iter = 0; iter < 50000; ++iter) {
+    std::string s;
+    for (int k = length(rng); k > 0; --k) s += pool[pick(rng)];
+    const NormalizedText t = Normalize(s);
+    ASSERT_EQ(t.unfolded, Unfold(s)) << s;
+    ASSERT_EQ(t.folded, Fold(t.unfolded)) << s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Size: everything is linear; these would time out if it were not.
 
 TEST(LargeInputTest, OneMegabyteHtml) {
