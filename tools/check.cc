@@ -43,7 +43,8 @@ int RunCheck(const CheckOptions& options, std::ostream& out, std::ostream& /*err
       << FormatSeconds(result.compile_seconds) << "\n";
   out << "policy version " << policy.version() << "\n";
   out << Paint(color, kBoldGreen, "ok");
-  if (warnings > 0) out << ", " << Paint(color, kBoldYellow, CountNoun(warnings, "warning", "warnings"));
+  if (warnings > 0)
+    out << ", " << Paint(color, kBoldYellow, CountNoun(warnings, "warning", "warnings"));
   out << "\n";
   return 0;
 }

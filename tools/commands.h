@@ -45,8 +45,7 @@ struct BlocklistLookupOptions {
   std::string format;  // optional: force a format for every file
 };
 // `fedwall blocklist lookup FILE... -- DOMAIN...`: one JSON line per domain.
-int RunBlocklistLookup(const BlocklistLookupOptions& options, std::ostream& out,
-                       std::ostream& err);
+int RunBlocklistLookup(const BlocklistLookupOptions& options, std::ostream& out, std::ostream& err);
 
 // ----- Rule authoring (docs/cli.md) -------------------------------------------------------
 // Paths in diagnostics and test failures are printed relative to the current directory: the
@@ -90,8 +89,8 @@ struct ReplayOptions {
   bool json = false;        // one summary object
   // Longest line read as an activity (the per-activity limit); longer lines are ERRORs.
   size_t max_line_bytes = 1 << 20;
-  size_t max_listed_errors = 20;    // human output: error lines listed before "... and N more"
-  size_t max_listed_rules = 200;    // human output: rules listed (by hits, and never fired)
+  size_t max_listed_errors = 20;      // human output: error lines listed before "... and N more"
+  size_t max_listed_rules = 200;      // human output: rules listed (by hits, and never fired)
   size_t max_listed_changes = 10000;  // human output: changed activities listed in detail
   OutputOptions output;
 };

@@ -36,8 +36,7 @@ fedwall::v1::EvaluateResponse DecisionToProto(const Decision& decision,
 std::string MessageToJson(const google::protobuf::Message& message, bool pretty);
 
 // DecisionToProto then MessageToJson.
-std::string DecisionToJson(const Decision& decision, bool pretty,
-                           std::string_view request_id = "");
+std::string DecisionToJson(const Decision& decision, bool pretty, std::string_view request_id = "");
 
 }  // namespace fedwall::tools
 

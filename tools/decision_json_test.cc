@@ -82,7 +82,8 @@ TEST(DecisionJsonTest, JsonPrintsZeroValuesAndEnumNames) {
   EXPECT_THAT(json, HasSubstr(R"("score":7.5)"));
   EXPECT_THAT(json, HasSubstr(R"("ruleId":"crypto_talk")"));
   EXPECT_THAT(json, HasSubstr(R"("monitor":false)"));
-  EXPECT_THAT(json, HasSubstr(R"({"field":"actor.age","text":"actor.age = 1h","start":0,"end":0})"));
+  EXPECT_THAT(json,
+              HasSubstr(R"({"field":"actor.age","text":"actor.age = 1h","start":0,"end":0})"));
   EXPECT_EQ(json.find('\n'), std::string::npos);
   EXPECT_NE(DecisionToJson(Sample(), /*pretty=*/true).find('\n'), std::string::npos);
 }

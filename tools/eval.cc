@@ -23,6 +23,8 @@ namespace {
 
 // Bytes of context shown on each side of a matched span.
 constexpr size_t kContextBytes = 40;
+// Longest matched span shown whole.
+constexpr size_t kMaxSpanBytes = 200;
 
 // Moves `pos` back (or forward) to the start of a UTF-8 character.
 size_t CharStartBefore(std::string_view s, size_t pos) {
@@ -43,8 +45,15 @@ std::string SpanInContext(std::string_view field_text, uint32_t start, uint32_t 
   size_t to = CharStartAfter(field_text, std::min(field_text.size(), e + kContextBytes));
   std::string out = from > 0 ? "\u2026" : "";
   absl::StrAppend(&out, Printable(field_text.substr(from, s - from)));
-  std::string span = Printable(field_text.substr(s, e - s));
-  absl::StrAppend(&out, color ? Paint(true, kBoldRed, span) : absl::StrCat("\u00AB", span, "\u00BB"));
+  std::string span;
+  if (e - s > kMaxSpanBytes) {  // a long regex match: its start is enough to find it
+    span = Printable(field_text.substr(s, CharStartBefore(field_text, s + kMaxSpanBytes) - s)) +
+           "\u2026";
+  } else {
+    span = Printable(field_text.substr(s, e - s));
+  }
+  absl::StrAppend(&out,
+                  color ? Paint(true, kBoldRed, span) : absl::StrCat("\u00AB", span, "\u00BB"));
   absl::StrAppend(&out, Printable(field_text.substr(e, to - e)));
   if (to < field_text.size()) absl::StrAppend(&out, "\u2026");
   return out;
@@ -84,8 +93,8 @@ void PrintHuman(const Decision& d, const Policy& policy, const EvalOptions& opti
   const bool color = options.output.color;
   // The verdict line.
   out << Paint(color, VerdictColor(d.verdict), VerdictName(d.verdict)) << "  score "
-      << FormatMilli(d.score_milli) << "  effects: "
-      << (d.effects == 0 ? std::string("none") : EffectNames(d.effects)) << "\n";
+      << FormatMilli(d.score_milli)
+      << "  effects: " << (d.effects == 0 ? std::string("none") : EffectNames(d.effects)) << "\n";
   out << Paint(color, kDim,
                absl::StrCat("policy ", options.policy_dir, " (version ",
                             policy.version().substr(0, 12), "), now ",

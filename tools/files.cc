@@ -17,8 +17,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) 
     std::string message = absl::StrCat(path, ": ", std::strerror(err));
     return err == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
   }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, f == stdin ? +[](std::FILE*) { return 0; }
-                                                                        : &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(
+      f, f == stdin ? +[](std::FILE*) { return 0; } : &std::fclose);
   std::string data;
   char buf[1 << 16];
   while (true) {
@@ -41,7 +41,9 @@ constexpr size_t kReadChunk = 1 << 16;
 }  // namespace
 
 LineReader::LineReader(std::FILE* file, size_t max_line_bytes)
-    : file_(file), max_line_bytes_(max_line_bytes), buffer_(max_line_bytes + kReadChunk + 2, '\0') {}
+    : file_(file),
+      max_line_bytes_(max_line_bytes),
+      buffer_(max_line_bytes + kReadChunk + 2, '\0') {}
 
 bool LineReader::Fill() {
   if (eof_) return false;

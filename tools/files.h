@@ -12,9 +12,9 @@
 
 namespace fedwall::tools {
 
-inline constexpr size_t kMaxFactsFileBytes = 1 << 20;          // 1 MiB
-inline constexpr size_t kMaxActivityFileBytes = 16 << 20;      // the parser refuses > 1 MiB
-inline constexpr size_t kMaxBlocklistFileBytes = 64 << 20;     // 64 MiB
+inline constexpr size_t kMaxFactsFileBytes = 1 << 20;       // 1 MiB
+inline constexpr size_t kMaxActivityFileBytes = 16 << 20;   // the parser refuses > 1 MiB
+inline constexpr size_t kMaxBlocklistFileBytes = 64 << 20;  // 64 MiB
 
 // The whole file, or NotFound / InvalidArgument / ResourceExhausted with a message that names
 // the path ("-" reads standard input).

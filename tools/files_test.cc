@@ -1,10 +1,10 @@
 #include "tools/files.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace fedwall::tools {
 namespace {

@@ -40,10 +40,10 @@ std::string FormatDiagnostic(const std::string& dir, const Diagnostic& d, bool c
     if (shown.column > 0) absl::StrAppend(&where, ":", shown.column);
   }
   const bool error = d.severity == Diagnostic::Severity::kError;
-  return absl::StrCat(Paint(true, kBold, absl::StrCat(where, ":")), " ",
-                      Paint(true, error ? kBoldRed : kBoldYellow,
-                            absl::StrCat(d.SeverityName(), ":")),
-                      " ", d.message);
+  return absl::StrCat(
+      Paint(true, kBold, absl::StrCat(where, ":")), " ",
+      Paint(true, error ? kBoldRed : kBoldYellow, absl::StrCat(d.SeverityName(), ":")), " ",
+      d.message);
 }
 
 std::string RewriteLeadingPath(const std::string& dir, const lang::PolicyAst& ast,
@@ -123,8 +123,8 @@ std::shared_ptr<const Policy> LoadPolicyOrReport(std::string_view command, const
     ++errors;
   }
   err << "fedwall " << command << ": " << dir << " does not compile ("
-      << CountNoun(std::max<uint64_t>(errors, 1), "error", "errors")
-      << "); run `fedwall check " << dir << "`\n";
+      << CountNoun(std::max<uint64_t>(errors, 1), "error", "errors") << "); run `fedwall check "
+      << dir << "`\n";
   return nullptr;
 }
 

@@ -18,7 +18,8 @@ TEST(HumanOutputTest, PolicyPathJoinsTheDirectory) {
 
 TEST(HumanOutputTest, Diagnostics) {
   Diagnostic d{"spam.rules", 3, 7, Diagnostic::Severity::kError, "unknown field `txt`"};
-  EXPECT_EQ(FormatDiagnostic("rules/", d, false), "rules/spam.rules:3:7: error: unknown field `txt`");
+  EXPECT_EQ(FormatDiagnostic("rules/", d, false),
+            "rules/spam.rules:3:7: error: unknown field `txt`");
   std::string colored = FormatDiagnostic("rules/", d, true);
   EXPECT_NE(colored.find("\x1b["), std::string::npos);
   EXPECT_NE(colored.find("rules/spam.rules:3:7:"), std::string::npos);

@@ -2,13 +2,12 @@
 // See docs/cli.md. Argument parsing only; each subcommand lives in its own file.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/commands.h"
 
@@ -50,8 +49,9 @@ int main(int argc, char** argv) {
       "inspect", "Show what the engine sees in an activity: one JSON object, field -> value");
   inspect_cmd->add_option("FILE", inspect.activity_path, "Activity JSON file ('-': stdin)")
       ->required();
-  inspect_cmd->add_option("--facts", inspect.facts_path,
-                          "Request facts: {\"delivery\": {...}, \"actor\": {...}} in proto3 JSON")
+  inspect_cmd
+      ->add_option("--facts", inspect.facts_path,
+                   "Request facts: {\"delivery\": {...}, \"actor\": {...}} in proto3 JSON")
       ->check(CLI::ExistingFile);
   inspect_cmd->add_option("--now", inspect.now,
                           "The time durations are measured from (RFC 3339); default: the "
@@ -97,18 +97,19 @@ int main(int argc, char** argv) {
 
   fedwall::tools::EvalOptions eval;
   auto* eval_cmd = app.add_subcommand(
-      "eval", "Decide one activity and explain why: verdict, effects, score, the rules that "
-              "fired and their evidence");
+      "eval",
+      "Decide one activity and explain why: verdict, effects, score, the rules that "
+      "fired and their evidence");
   eval_cmd->add_option("POLICY_DIR", eval.policy_dir, "Policy directory")->required();
   eval_cmd->add_option("FILE", eval.activity_path, "Activity JSON file ('-': stdin)")->required();
-  eval_cmd->add_option("--facts", eval.facts_path,
-                       "Request facts: {\"delivery\": {...}, \"actor\": {...}} in proto3 JSON")
+  eval_cmd
+      ->add_option("--facts", eval.facts_path,
+                   "Request facts: {\"delivery\": {...}, \"actor\": {...}} in proto3 JSON")
       ->check(CLI::ExistingFile);
   eval_cmd->add_option("--now", eval.now,
                        "The time durations are measured from (RFC 3339); default: the facts' "
                        "receivedAt, else the current time");
-  eval_cmd->add_flag("--json", eval.json,
-                     "Print the EvaluateResponse in the proto3 JSON mapping");
+  eval_cmd->add_flag("--json", eval.json, "Print the EvaluateResponse in the proto3 JSON mapping");
   bool eval_pretty = false;
   eval_cmd->add_flag("--pretty", eval_pretty, "Indent the JSON (default on a terminal)");
 
@@ -119,8 +120,7 @@ int main(int argc, char** argv) {
       "and summarise verdicts, rule hits and throughput; with --against, list the activities "
       "whose verdict differs from another policy's");
   replay_cmd->add_option("POLICY_DIR", replay.policy_dir, "Policy directory")->required();
-  replay_cmd->add_option("CORPUS", replay.corpus_path, "JSON lines file ('-': stdin)")
-      ->required();
+  replay_cmd->add_option("CORPUS", replay.corpus_path, "JSON lines file ('-': stdin)")->required();
   replay_cmd->add_option("--against", replay.against_dir,
                          "Baseline policy directory: report verdict changes from it to "
                          "POLICY_DIR (\"from\" is the baseline's verdict, \"to\" POLICY_DIR's)");
@@ -131,18 +131,21 @@ int main(int argc, char** argv) {
   bool replay_pretty = false;
   replay_cmd->add_flag("--pretty", replay_pretty, "Indent the JSON (default on a terminal)");
 
-  auto* corpus_cmd = app.add_subcommand("corpus", "Synthetic activity corpora for backtests and benchmarks");
+  auto* corpus_cmd =
+      app.add_subcommand("corpus", "Synthetic activity corpora for backtests and benchmarks");
   corpus_cmd->require_subcommand(1);
   fedwall::tools::CorpusGenerateOptions corpus;
   auto* generate_cmd = corpus_cmd->add_subcommand(
       "generate",
       "Print a deterministic, realistic corpus as JSON lines: 45% Create (Mastodon, Misskey, "
       "Pleroma Notes; some spam), 30% Like, 15% Announce, 10% Follow. Same options, same bytes");
-  generate_cmd->add_option("--count", corpus.count, "Number of activities")
-      ->check(CLI::NonNegativeNumber);
-  generate_cmd->add_option("--seed", corpus.seed, "Random seed");
-  generate_cmd->add_option("--spam-share", corpus.spam_share,
-                           "Share of the Create activities that are spam (0..1, default 0.05)")
+  generate_cmd
+      ->add_option("--count", corpus.count, "Number of activities (default 1000; at most 2^40)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  generate_cmd->add_option("--seed", corpus.seed, "Random seed (default 1)");
+  generate_cmd
+      ->add_option("--spam-share", corpus.spam_share,
+                   "Share of the Create activities that are spam (0..1, default 0.05)")
       ->check(CLI::Range(0.0, 1.0));
   generate_cmd->add_flag("--creates-only", corpus.creates_only, "Only Create activities");
 
@@ -150,7 +153,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and --version exit 0; every usage error exits 2 (docs/cli.md), whatever CLI11's
+    // own code for it.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (inspect_cmd->parsed()) {
@@ -195,6 +200,8 @@ int main(int argc, char** argv) {
   }
   if (generate_cmd->parsed()) {
     corpus.output = TerminalOutput();
+    // The corpus itself streams to standard output: no bar when that is the same terminal.
+    corpus.output.progress = corpus.output.progress && isatty(STDOUT_FILENO) != 1;
     return fedwall::tools::RunCorpusGenerate(corpus, std::cout, std::cerr);
   }
   return 0;

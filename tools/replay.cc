@@ -144,6 +144,7 @@ std::string SplitLine(std::string_view line, simdjson::ondemand::parser& json,
   std::string facts_json;
   std::string problem;
   bool has_type = false;
+  int seen = 0;  // bits: activity, delivery, actor
   for (auto field : root) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return "";  // the parser will say
@@ -163,11 +164,18 @@ std::string SplitLine(std::string_view line, simdjson::ondemand::parser& json,
     if (field.value().get_object().get(value) != simdjson::SUCCESS ||
         value.raw_json().get(raw) != simdjson::SUCCESS) {
       if (key == "activity") return "";  // not a wrapper's "activity": read as an activity
-      if (problem.empty()) problem = absl::StrCat("\"", std::string(key), "\" must be a JSON object");
+      if (problem.empty()) {
+        problem = absl::StrCat("\"", std::string(key), "\" must be a JSON object");
+      }
       continue;
     }
+    // A duplicate key is malformed, as in activities: readers disagree on which copy counts.
+    const int bit = key == "activity" ? 1 : key == "delivery" ? 2 : 4;
+    if ((seen & bit) != 0 && problem.empty()) {
+      problem = absl::StrCat("duplicate key \"", std::string(key), "\"");
+    }
+    seen |= bit;
     if (key == "activity") {
-      if (activity.has_value() && problem.empty()) problem = "duplicate key \"activity\"";
       activity = raw;
     } else {
       absl::StrAppend(&facts_json, facts_json.empty() ? "{" : ",", "\"", std::string(key),
@@ -177,8 +185,8 @@ std::string SplitLine(std::string_view line, simdjson::ondemand::parser& json,
   if (has_type || !activity.has_value()) return "";  // an activity with an "activity" key
   if (!problem.empty()) return problem;
   // The views point into `padded`; re-point them into `line` (same offsets).
-  item->activity_json = line.substr(static_cast<size_t>(activity->data() - padded.data()),
-                                    activity->size());
+  item->activity_json =
+      line.substr(static_cast<size_t>(activity->data() - padded.data()), activity->size());
   if (!facts_json.empty()) {
     facts_json += "}";
     absl::StatusOr<RequestFacts> facts = ParseFactsJson(facts_json);
@@ -218,7 +226,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     fixed_now = t;
   }
 
-  std::FILE* file = options.corpus_path == "-" ? stdin : std::fopen(options.corpus_path.c_str(), "rb");
+  std::FILE* file =
+      options.corpus_path == "-" ? stdin : std::fopen(options.corpus_path.c_str(), "rb");
   if (file == nullptr) {
     err << "fedwall replay: " << options.corpus_path << ": " << std::strerror(errno) << "\n";
     return 1;
@@ -227,8 +236,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
       file, file == stdin ? +[](std::FILE*) { return 0; } : &std::fclose);
 
   double compile_seconds = 0;
-  std::shared_ptr<const Policy> policy =
-      LoadPolicyOrReport("replay", options.policy_dir, err, options.output.err_color, &compile_seconds);
+  std::shared_ptr<const Policy> policy = LoadPolicyOrReport(
+      "replay", options.policy_dir, err, options.output.err_color, &compile_seconds);
   if (policy == nullptr) return 1;
   std::shared_ptr<const Policy> baseline;
   double baseline_compile_seconds = 0;
@@ -314,8 +323,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
         changes.push_back({line_number, static_cast<uint8_t>(Slot(before.verdict)),
                            static_cast<uint8_t>(Slot(decision.verdict))});
         if (change_details.size() < options.max_listed_changes) {
-          change_details.push_back(absl::StrCat("      from: ", FiredIds(before),
-                                                "\n      to:   ", FiredIds(decision)));
+          change_details.push_back(
+              absl::StrCat("      from: ", FiredIds(before), "\n      to:   ", FiredIds(decision)));
         }
       }
     }
@@ -394,7 +403,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   std::vector<std::string> by_hits;
   std::vector<std::string> never;
   for (const std::string& id : order) {
-    (tally.Hits(id) > 0 || (against && baseline_tally.Hits(id) > 0) ? by_hits : never).push_back(id);
+    (tally.Hits(id) > 0 || (against && baseline_tally.Hits(id) > 0) ? by_hits : never)
+        .push_back(id);
   }
   if (against) {  // rules only the baseline has, that fired there
     for (const std::string& id : RuleOrder(*baseline, baseline_tally)) {
@@ -455,7 +465,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
           << " -> "
           << Paint(color, c.to < kError ? VerdictColor(static_cast<Verdict>(c.to + 1)) : kBold,
                    kSlotNames[c.to])
-          << "\n" << change_details[i] << "\n";
+          << "\n"
+          << change_details[i] << "\n";
     }
     if (changes.size() > change_details.size()) {
       out << "  \u2026 and " << changes.size() - change_details.size()

@@ -20,8 +20,7 @@ int RunTest(const TestOptions& options, std::ostream& out, std::ostream& err) {
   uint64_t passed = 0;
   uint64_t failed = 0;
   for (const PolicyTestResult& r : results) {
-    const std::string where =
-        absl::StrCat(PolicyPath(options.policy_dir, r.path), ":", r.line);
+    const std::string where = absl::StrCat(PolicyPath(options.policy_dir, r.path), ":", r.line);
     if (r.passed) {
       ++passed;
       if (options.verbose) {

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/match/regex_analysis.h"
+#include "engine/match/scoped_matcher.h"
 #include "engine/match/text_matcher_internal.h"
 #include "engine/match/unicode_props.h"
 
@@ -132,9 +133,20 @@ struct MatchScratch::Impl {
   std::vector<uint32_t> regex_candidates;
   std::vector<int> set_hits;
 
-  // Context of the literal callback.
+  // Context of the scan in progress (see ScanSegments in scoped_matcher.h): the whole text,
+  // whether scope-0 patterns count, the segment being scanned, and per scope the segment that
+  // has it (scope_segment[k] == kNone: none).
   const void* matcher = nullptr;
   const text::NormalizedText* text = nullptr;
+  bool whole_scope = true;
+  uint32_t seg_scope = 0;
+  uint32_t seg_begin = 0;  // the segment's folded range (literals)
+  uint32_t seg_end = 0;
+  uint32_t scope_segment[kMaxScopes] = {};
+  std::vector<TextSegment> segments;  // the segments of the scan, scopes made unique
+
+  // Whether a pattern of `scope` counts in the segment being scanned.
+  bool Active(uint32_t scope) const { return scope == 0 ? whole_scope : scope == seg_scope; }
 };
 
 MatchScratch::MatchScratch() : impl_(std::make_unique<Impl>()) {}
@@ -150,6 +162,10 @@ class TextMatcherImpl final : public TextMatcher {
   void Scan(
       const text::NormalizedText& text, MatchScratch& scratch,
       absl::FunctionRef<void(uint32_t id, uint32_t start, uint32_t end)> on_match) const override;
+  void ScanSegments(
+      const text::NormalizedText& whole, std::span<const TextSegment> segments, bool whole_scope,
+      MatchScratch& scratch,
+      absl::FunctionRef<void(uint32_t id, uint32_t start, uint32_t end)> on_match) const;
   size_t pattern_count() const override { return stats_.literals + stats_.regexes; }
   size_t fallback_count() const override { return stats_.regexes_fallback; }
   TextMatcherStats stats() const override { return stats_; }
@@ -170,12 +186,14 @@ class TextMatcherImpl final : public TextMatcher {
     uint32_t unique = 0;
     bool whole_word = false;
     Anchor anchor = Anchor::kNone;
+    uint32_t scope = 0;       // see scoped_matcher.h
     uint32_t first_slot = 0;  // variant_slots_[first_slot, first_slot + slot_count)
     uint32_t slot_count = 0;
   };
   enum class Route : uint8_t { kHyperscan, kFallback };
   struct Regex {
     uint32_t slot = 0;
+    uint32_t scope = 0;
     std::unique_ptr<RE2> re;
     Route route = Route::kFallback;
     bool caseless = false;
@@ -193,18 +211,25 @@ class TextMatcherImpl final : public TextMatcher {
   static int OnRegex(unsigned int id, unsigned long long from, unsigned long long to,
                      unsigned int flags, void* context);
 
-  bool LeftBoundaryOk(const text::NormalizedText& text, const Unique& u, size_t start) const;
-  bool RightBoundaryOk(const text::NormalizedText& text, const Unique& u, size_t end) const;
+  // `lo` and `hi` are the edges of the text the literal is matched in (a segment's, for a
+  // part field).
+  static bool LeftBoundaryOk(const text::NormalizedText& text, const Unique& u, size_t start,
+                             size_t lo);
+  static bool RightBoundaryOk(const text::NormalizedText& text, const Unique& u, size_t end,
+                              size_t hi);
   void ScanLiterals(const text::NormalizedText& text, MatchScratch::Impl& s) const;
   void ScanRegexes(const text::NormalizedText& text, MatchScratch::Impl& s) const;
   void MatchGroup(const SetGroup& group, std::string_view text, MatchScratch::Impl& s) const;
+  void Candidate(uint32_t regex, MatchScratch::Impl& s) const {
+    if (s.Active(regexes_[regex].scope)) s.Candidate(regex);
+  }
 
   std::vector<uint32_t> slot_ids_;  // slot -> id
 
   std::vector<Unique> uniques_;
   std::vector<Variant> variants_;
   std::vector<uint32_t> variant_slots_;
-  std::vector<uint32_t> empty_whole_slots_;  // ids of `== ""`
+  std::vector<std::pair<uint32_t, uint32_t>> empty_whole_slots_;  // (scope, slot) of `== ""`
   Database literal_db_;
 
   std::vector<Regex> regexes_;
@@ -217,17 +242,17 @@ class TextMatcherImpl final : public TextMatcher {
 };
 
 bool TextMatcherImpl::LeftBoundaryOk(const text::NormalizedText& text, const Unique& u,
-                                     size_t start) const {
-  if (start == 0 || u.first_spaceless) return true;
+                                     size_t start, size_t lo) {
+  if (start <= lo || u.first_spaceless) return true;
   const char32_t c = internal::CodePointBefore(text.folded, start);
   if (!internal::IsWordChar(c) || internal::IsSpacelessScript(c)) return true;
   return std::binary_search(text.folded_breaks.begin(), text.folded_breaks.end(),
                             static_cast<uint32_t>(start));
 }
 
-bool TextMatcherImpl::RightBoundaryOk(const text::NormalizedText& text, const Unique& u,
-                                      size_t end) const {
-  if (end >= text.folded.size() || u.last_spaceless) return true;
+bool TextMatcherImpl::RightBoundaryOk(const text::NormalizedText& text, const Unique& u, size_t end,
+                                      size_t hi) {
+  if (end >= hi || end >= text.folded.size() || u.last_spaceless) return true;
   const char32_t c = internal::CodePointAt(text.folded, end);
   if (!internal::IsWordChar(c) || internal::IsSpacelessScript(c)) return true;
   return std::binary_search(text.folded_breaks.begin(), text.folded_breaks.end(),
@@ -240,18 +265,27 @@ int TextMatcherImpl::OnLiteral(unsigned int id, unsigned long long /*from*/, uns
   const auto& m = *static_cast<const TextMatcherImpl*>(s.matcher);
   const text::NormalizedText& text = *s.text;
   const Unique& u = m.uniques_[id];
-  const size_t end = static_cast<size_t>(to);
-  if (end < u.length) return 0;  // cannot happen
+  // `to` is relative to the segment scanned; positions below are in the whole text.
+  if (to < u.length) return 0;  // cannot happen
+  const size_t end = s.seg_begin + static_cast<size_t>(to);
   const size_t start = end - u.length;
   for (uint32_t v = u.first_variant; v < u.first_variant + u.variant_count; ++v) {
     uint32_t& best = s.variant_start[v];
     if (best <= start) continue;  // an earlier valid occurrence is known
     const Variant& var = m.variants_[v];
-    if ((var.anchor == Anchor::kStart || var.anchor == Anchor::kWhole) && start != 0) continue;
-    if ((var.anchor == Anchor::kEnd || var.anchor == Anchor::kWhole) && end != text.folded.size()) {
+    // The edges of the text this variant is matched in: the whole text, or the segment.
+    size_t lo = 0, hi = text.folded.size();
+    if (var.scope != 0) {
+      if (var.scope != s.seg_scope) continue;
+      lo = s.seg_begin;
+      hi = s.seg_end;
+    } else if (!s.whole_scope) {
       continue;
     }
-    if (var.whole_word && !(m.LeftBoundaryOk(text, u, start) && m.RightBoundaryOk(text, u, end))) {
+    if ((var.anchor == Anchor::kStart || var.anchor == Anchor::kWhole) && start != lo) continue;
+    if ((var.anchor == Anchor::kEnd || var.anchor == Anchor::kWhole) && end != hi) continue;
+    if (var.whole_word &&
+        !(LeftBoundaryOk(text, u, start, lo) && RightBoundaryOk(text, u, end, hi))) {
       continue;
     }
     if (best == kNone) s.variant_touched.push_back(v);
@@ -262,25 +296,43 @@ int TextMatcherImpl::OnLiteral(unsigned int id, unsigned long long /*from*/, uns
 
 int TextMatcherImpl::OnRegex(unsigned int id, unsigned long long /*from*/,
                              unsigned long long /*to*/, unsigned int /*flags*/, void* context) {
-  static_cast<MatchScratch::Impl*>(context)->Candidate(id);
+  auto& s = *static_cast<MatchScratch::Impl*>(context);
+  static_cast<const TextMatcherImpl*>(s.matcher)->Candidate(id, s);
   return 0;
 }
 
 void TextMatcherImpl::ScanLiterals(const text::NormalizedText& text, MatchScratch::Impl& s) const {
-  const std::string& folded = text.folded;
-  if (folded.empty()) {
-    for (uint32_t slot : empty_whole_slots_) s.Offer(slot, 0, 0);
-    return;
+  // `== ""`: true when the text of the pattern's scope is empty.
+  for (const auto& [scope, slot] : empty_whole_slots_) {
+    if (scope == 0) {
+      if (s.whole_scope && text.folded.empty()) s.Offer(slot, 0, 0);
+    } else if (s.scope_segment[scope] != kNone) {
+      const TextSegment& g = s.segments[s.scope_segment[scope]];
+      if (g.folded_begin == g.folded_end) s.Offer(slot, 0, 0);
+    }
   }
-  if (!literal_db_ || !s.Prepare(literal_db_)) return;
-  if (s.variant_start.size() < variants_.size()) s.variant_start.resize(variants_.size(), kNone);
-  s.matcher = this;
-  s.text = &text;
-  hs_scan(literal_db_.db.get(), folded.data(), static_cast<unsigned int>(folded.size()), 0, s.hs,
-          &TextMatcherImpl::OnLiteral, &s);
+  if (!literal_db_) return;
+  bool prepared = false;
+  for (const TextSegment& g : s.segments) {
+    if (g.folded_begin >= g.folded_end || (g.scope == 0 && !s.whole_scope)) continue;
+    if (!prepared) {
+      if (!s.Prepare(literal_db_)) return;
+      if (s.variant_start.size() < variants_.size()) {
+        s.variant_start.resize(variants_.size(), kNone);
+      }
+      prepared = true;
+    }
+    s.seg_scope = g.scope;
+    s.seg_begin = g.folded_begin;
+    s.seg_end = g.folded_end;
+    hs_scan(literal_db_.db.get(), text.folded.data() + g.folded_begin,
+            g.folded_end - g.folded_begin, 0, s.hs, &TextMatcherImpl::OnLiteral, &s);
+  }
   for (uint32_t v : s.variant_touched) {
     const Variant& var = variants_[v];
-    const uint32_t start = s.variant_start[v];
+    // Spans of a part field are offsets into the part.
+    const uint32_t base = var.scope == 0 ? 0 : s.segments[s.scope_segment[var.scope]].folded_begin;
+    const uint32_t start = s.variant_start[v] - base;
     const uint32_t end = start + uniques_[var.unique].length;
     for (uint32_t i = var.first_slot; i < var.first_slot + var.slot_count; ++i) {
       s.Offer(variant_slots_[i], start, end);
@@ -296,44 +348,54 @@ void TextMatcherImpl::MatchGroup(const SetGroup& group, std::string_view text,
     s.set_hits.clear();
     RE2::Set::ErrorInfo info{};
     if (group.set->Match(re2::StringPiece(text.data(), text.size()), &s.set_hits, &info)) {
-      for (int h : s.set_hits) s.Candidate(group.members[static_cast<size_t>(h)]);
+      for (int h : s.set_hits) Candidate(group.members[static_cast<size_t>(h)], s);
     } else if (info.kind != RE2::Set::kNoError) {
       // The set's DFA ran out of memory on this text: every member is run by its own RE2.
-      for (uint32_t r : group.members) s.Candidate(r);
+      for (uint32_t r : group.members) Candidate(r, s);
     }
   }
-  for (uint32_t r : group.individual) s.Candidate(r);
+  for (uint32_t r : group.individual) Candidate(r, s);
 }
 
 void TextMatcherImpl::ScanRegexes(const text::NormalizedText& text, MatchScratch::Impl& s) const {
-  const std::string& t = text.unfolded;
   if (s.regex_seen.size() < regexes_.size()) s.regex_seen.resize(regexes_.size(), 0);
-
-  if (!hyperscan_regexes_.empty()) {
-    const bool want_case = case_guard_.set != nullptr || !case_guard_.individual.empty();
-    const internal::Utf8Facts facts = internal::ScanUtf8(t, want_case);
-    if (!facts.valid) {
-      // Hyperscan's UTF-8 database is never given invalid UTF-8: RE2 decides alone.
-      for (uint32_t r : hyperscan_regexes_) s.Candidate(r);
-    } else {
-      if (!t.empty() && regex_db_ && s.Prepare(regex_db_)) {
-        const hs_error_t err =
-            hs_scan(regex_db_.db.get(), t.data(), static_cast<unsigned int>(t.size()), 0, s.hs,
-                    &TextMatcherImpl::OnRegex, &s);
-        if (err != HS_SUCCESS && err != HS_SCAN_TERMINATED) {
-          for (uint32_t r : hyperscan_regexes_) s.Candidate(r);
+  const bool want_case = case_guard_.set != nullptr || !case_guard_.individual.empty();
+  for (const TextSegment& g : s.segments) {
+    if (g.scope == 0 && !s.whole_scope) continue;
+    s.seg_scope = g.scope;
+    const std::string_view t(text.unfolded.data() + g.unfolded_begin,
+                             g.unfolded_end - g.unfolded_begin);
+    if (!hyperscan_regexes_.empty()) {
+      const internal::Utf8Facts facts = internal::ScanUtf8(t, want_case);
+      if (!facts.valid) {
+        // Hyperscan's UTF-8 database is never given invalid UTF-8: RE2 decides alone.
+        for (uint32_t r : hyperscan_regexes_) Candidate(r, s);
+      } else {
+        if (!t.empty() && regex_db_ && s.Prepare(regex_db_)) {
+          const hs_error_t err =
+              hs_scan(regex_db_.db.get(), t.data(), static_cast<unsigned int>(t.size()), 0, s.hs,
+                      &TextMatcherImpl::OnRegex, &s);
+          if (err != HS_SUCCESS && err != HS_SCAN_TERMINATED) {
+            for (uint32_t r : hyperscan_regexes_) Candidate(r, s);
+          }
+        } else if (!t.empty() && regex_db_) {
+          for (uint32_t r : hyperscan_regexes_) Candidate(r, s);  // no scratch: RE2 alone
         }
-      } else if (!t.empty() && regex_db_) {
-        for (uint32_t r : hyperscan_regexes_) s.Candidate(r);  // no scratch: RE2 alone
+        if (facts.has_case_unstable) MatchGroup(case_guard_, t, s);
       }
-      if (facts.has_case_unstable) MatchGroup(case_guard_, t, s);
     }
+    MatchGroup(fallback_, t, s);
   }
-  MatchGroup(fallback_, t, s);
 
+  // Confirm: scope-0 regexes on the whole text, a part field's on its segment alone.
   for (uint32_t r : s.regex_candidates) {
     s.regex_seen[r] = 0;
     const Regex& regex = regexes_[r];
+    std::string_view t = text.unfolded;
+    if (regex.scope != 0) {
+      const TextSegment& g = s.segments[s.scope_segment[regex.scope]];
+      t = t.substr(g.unfolded_begin, g.unfolded_end - g.unfolded_begin);
+    }
     re2::StringPiece m;
     if (regex.re->Match(re2::StringPiece(t.data(), t.size()), 0, t.size(), RE2::UNANCHORED, &m,
                         1)) {
@@ -347,12 +409,38 @@ void TextMatcherImpl::ScanRegexes(const text::NormalizedText& text, MatchScratch
 void TextMatcherImpl::Scan(
     const text::NormalizedText& text, MatchScratch& scratch,
     absl::FunctionRef<void(uint32_t id, uint32_t start, uint32_t end)> on_match) const {
+  TextSegment whole;
+  whole.folded_end = static_cast<uint32_t>(std::min(text.folded.size(), kMaxTextBytes));
+  whole.unfolded_end = static_cast<uint32_t>(std::min(text.unfolded.size(), kMaxTextBytes));
+  ScanSegments(text, std::span<const TextSegment>(&whole, 1), /*whole_scope=*/true, scratch,
+               on_match);
+}
+
+void TextMatcherImpl::ScanSegments(
+    const text::NormalizedText& whole, std::span<const TextSegment> segments, bool whole_scope,
+    MatchScratch& scratch,
+    absl::FunctionRef<void(uint32_t id, uint32_t start, uint32_t end)> on_match) const {
   MatchScratch::Impl& s = *scratch.impl();
   if (s.busy.exchange(true, std::memory_order_acquire)) return;  // misuse: see MatchScratch
-  if (text.folded.size() <= kMaxTextBytes && (literal_db_ || !empty_whole_slots_.empty())) {
-    ScanLiterals(text, s);
+  s.matcher = this;
+  s.text = &whole;
+  s.whole_scope = whole_scope;
+  // Keep the segments that lie in the text; a scope counts in its first segment only.
+  s.segments.clear();
+  std::fill(std::begin(s.scope_segment), std::end(s.scope_segment), kNone);
+  for (TextSegment g : segments) {
+    if (g.folded_begin > g.folded_end || g.folded_end > whole.folded.size() ||
+        g.unfolded_begin > g.unfolded_end || g.unfolded_end > whole.unfolded.size()) {
+      continue;
+    }
+    if (g.scope >= kMaxScopes || (g.scope != 0 && s.scope_segment[g.scope] != kNone)) g.scope = 0;
+    if (g.scope != 0) s.scope_segment[g.scope] = static_cast<uint32_t>(s.segments.size());
+    s.segments.push_back(g);
   }
-  if (text.unfolded.size() <= kMaxTextBytes && !regexes_.empty()) ScanRegexes(text, s);
+  if (whole.folded.size() <= kMaxTextBytes && (literal_db_ || !empty_whole_slots_.empty())) {
+    ScanLiterals(whole, s);
+  }
+  if (whole.unfolded.size() <= kMaxTextBytes && !regexes_.empty()) ScanRegexes(whole, s);
 
   // Report after the scans, so that on_match runs outside Hyperscan's callbacks.
   for (uint32_t slot : s.slot_touched) {
@@ -375,11 +463,13 @@ class BuilderImpl {
     std::string folded;
     bool whole_word;
     Anchor anchor;
+    uint32_t scope;
   };
   struct RegexIn {
     uint32_t id;
     std::string pattern;
     bool ignore_case;
+    uint32_t scope;
   };
 
   BuilderImpl(std::vector<LiteralIn> literals, std::vector<RegexIn> regexes,
@@ -403,14 +493,15 @@ class BuilderImpl {
   using Route = TextMatcherImpl::Route;
 
   absl::Status AssignSlots() {
-    // Every id gets a dense slot; an id is either a literal id or a regex id.
+    // Every id gets a dense slot; an id is either a literal id or a regex id, of one scope.
     for (const LiteralIn& l : literals_) {
       if (l.folded.size() > options_.max_pattern_bytes) {
         return absl::InvalidArgumentError(absl::StrCat(
             "pattern ", l.id, ": literal of ", l.folded.size(),
             " bytes is longer than max_pattern_bytes (", options_.max_pattern_bytes, ")"));
       }
-      SlotFor(l.id, /*regex=*/false);
+      if (absl::Status st = CheckScope(l.id, l.scope); !st.ok()) return st;
+      SlotFor(l.id, /*regex=*/false, l.scope);
     }
     for (const RegexIn& r : regexes_) {
       if (r.pattern.size() > options_.max_pattern_bytes) {
@@ -423,26 +514,42 @@ class BuilderImpl {
         return absl::InvalidArgumentError(
             absl::StrCat("pattern ", r.id, ": id used for both a literal and a regex"));
       }
-      SlotFor(r.id, /*regex=*/true);
+      if (absl::Status st = CheckScope(r.id, r.scope); !st.ok()) return st;
+      SlotFor(r.id, /*regex=*/true, r.scope);
     }
     return absl::OkStatus();
   }
 
-  uint32_t SlotFor(uint32_t id, bool regex) {
+  absl::Status CheckScope(uint32_t id, uint32_t scope) const {
+    if (scope >= kMaxScopes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pattern ", id, ": scope ", scope, " is not below ", kMaxScopes));
+    }
+    auto it = slots_.find(id);
+    if (it != slots_.end() && it->second.scope != scope) {
+      return absl::InvalidArgumentError(absl::StrCat("pattern ", id, ": id used in two scopes (",
+                                                     it->second.scope, " and ", scope, ")"));
+    }
+    return absl::OkStatus();
+  }
+
+  uint32_t SlotFor(uint32_t id, bool regex, uint32_t scope) {
     auto [it, inserted] = slots_.try_emplace(id, SlotInfo{});
     if (inserted) {
       it->second.slot = static_cast<uint32_t>(m_->slot_ids_.size());
       it->second.regex = regex;
+      it->second.scope = scope;
       m_->slot_ids_.push_back(id);
     }
     return it->second.slot;
   }
 
   absl::Status BuildLiterals() {
-    // Group by string, then by (whole_word, anchor); collect the slots of each group.
+    // Group by string, then by (whole_word, anchor, scope); collect the slots of each group.
     struct VariantIn {
       bool whole_word;
       Anchor anchor;
+      uint32_t scope;
       std::vector<uint32_t> slots;
     };
     struct UniqueIn {
@@ -455,7 +562,7 @@ class BuilderImpl {
     for (const LiteralIn& l : literals_) {
       const uint32_t slot = slots_.at(l.id).slot;
       if (l.folded.empty()) {
-        if (l.anchor == Anchor::kWhole) m_->empty_whole_slots_.push_back(slot);
+        if (l.anchor == Anchor::kWhole) m_->empty_whole_slots_.emplace_back(l.scope, slot);
         continue;
       }
       auto [it, inserted] = index.try_emplace(absl::string_view(l.folded.data(), l.folded.size()),
@@ -464,10 +571,10 @@ class BuilderImpl {
       UniqueIn& u = uniques[it->second];
       VariantIn* var = nullptr;
       for (VariantIn& v : u.variants) {
-        if (v.whole_word == l.whole_word && v.anchor == l.anchor) var = &v;
+        if (v.whole_word == l.whole_word && v.anchor == l.anchor && v.scope == l.scope) var = &v;
       }
       if (var == nullptr) {
-        u.variants.push_back(VariantIn{l.whole_word, l.anchor, {}});
+        u.variants.push_back(VariantIn{l.whole_word, l.anchor, l.scope, {}});
         var = &u.variants.back();
       }
       if (std::find(var->slots.begin(), var->slots.end(), slot) == var->slots.end()) {
@@ -502,6 +609,7 @@ class BuilderImpl {
         var.unique = static_cast<uint32_t>(i);
         var.whole_word = v.whole_word;
         var.anchor = v.anchor;
+        var.scope = v.scope;
         var.first_slot = static_cast<uint32_t>(m_->variant_slots_.size());
         var.slot_count = static_cast<uint32_t>(v.slots.size());
         m_->variant_slots_.insert(m_->variant_slots_.end(), v.slots.begin(), v.slots.end());
@@ -579,6 +687,7 @@ class BuilderImpl {
       options.set_log_errors(false);
       Regex regex;
       regex.slot = slots_.at(in.id).slot;
+      regex.scope = in.scope;
       regex.re = std::make_unique<RE2>(in.pattern, options);
       if (!regex.re->ok()) {
         return absl::InvalidArgumentError(absl::StrCat("pattern ", in.id, ": invalid regex /",
@@ -731,6 +840,7 @@ class BuilderImpl {
   struct SlotInfo {
     uint32_t slot = 0;
     bool regex = false;
+    uint32_t scope = 0;
   };
 
   std::vector<LiteralIn> literals_;
@@ -762,12 +872,12 @@ TextMatcherBuilder& TextMatcherBuilder::operator=(TextMatcherBuilder&&) noexcept
 void TextMatcherBuilder::AddLiteral(uint32_t id, std::string folded, bool whole_word,
                                     Anchor anchor) {
   if (!impl_) impl_ = std::make_unique<Impl>();
-  impl_->literals.push_back({id, std::move(folded), whole_word, anchor});
+  impl_->literals.push_back({id, std::move(folded), whole_word, anchor, 0});
 }
 
 void TextMatcherBuilder::AddRegex(uint32_t id, std::string pattern, bool ignore_case) {
   if (!impl_) impl_ = std::make_unique<Impl>();
-  impl_->regexes.push_back({id, std::move(pattern), ignore_case});
+  impl_->regexes.push_back({id, std::move(pattern), ignore_case, 0});
 }
 
 absl::StatusOr<std::unique_ptr<const TextMatcher>> TextMatcherBuilder::Build(
@@ -775,6 +885,47 @@ absl::StatusOr<std::unique_ptr<const TextMatcher>> TextMatcherBuilder::Build(
   std::unique_ptr<Impl> impl = std::move(impl_);
   if (!impl) impl = std::make_unique<Impl>();
   return BuilderImpl(std::move(impl->literals), std::move(impl->regexes), options).Build();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ScopedTextMatcherBuilder and ScanSegments (scoped_matcher.h)
+
+struct ScopedTextMatcherBuilder::Impl {
+  std::vector<BuilderImpl::LiteralIn> literals;
+  std::vector<BuilderImpl::RegexIn> regexes;
+};
+
+ScopedTextMatcherBuilder::ScopedTextMatcherBuilder() : impl_(std::make_unique<Impl>()) {}
+ScopedTextMatcherBuilder::~ScopedTextMatcherBuilder() = default;
+ScopedTextMatcherBuilder::ScopedTextMatcherBuilder(ScopedTextMatcherBuilder&&) noexcept = default;
+ScopedTextMatcherBuilder& ScopedTextMatcherBuilder::operator=(ScopedTextMatcherBuilder&&) noexcept =
+    default;
+
+void ScopedTextMatcherBuilder::AddLiteral(uint32_t id, std::string folded, bool whole_word,
+                                          TextMatcherBuilder::Anchor anchor, uint32_t scope) {
+  if (!impl_) impl_ = std::make_unique<Impl>();
+  impl_->literals.push_back({id, std::move(folded), whole_word, anchor, scope});
+}
+
+void ScopedTextMatcherBuilder::AddRegex(uint32_t id, std::string pattern, bool ignore_case,
+                                        uint32_t scope) {
+  if (!impl_) impl_ = std::make_unique<Impl>();
+  impl_->regexes.push_back({id, std::move(pattern), ignore_case, scope});
+}
+
+absl::StatusOr<std::unique_ptr<const TextMatcher>> ScopedTextMatcherBuilder::Build(
+    const MatcherOptions& options) && {
+  std::unique_ptr<Impl> impl = std::move(impl_);
+  if (!impl) impl = std::make_unique<Impl>();
+  return BuilderImpl(std::move(impl->literals), std::move(impl->regexes), options).Build();
+}
+
+void ScanSegments(const TextMatcher& matcher, const text::NormalizedText& whole,
+                  std::span<const TextSegment> segments, bool whole_scope, MatchScratch& scratch,
+                  absl::FunctionRef<void(uint32_t id, uint32_t start, uint32_t end)> on_match) {
+  const auto* m = dynamic_cast<const TextMatcherImpl*>(&matcher);
+  if (m == nullptr) return;
+  m->ScanSegments(whole, segments, whole_scope, scratch, on_match);
 }
 
 }  // namespace fedwall::match

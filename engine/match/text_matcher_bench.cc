@@ -1,8 +1,11 @@
 // TextMatcher benchmarks: one scan of a ~1.5 KB post against 100 / 10k / 100k literals and 1k
-// regexes (ns per scan), and Build() time for 100k literals and for 1k regexes.
+// regexes (ns per scan), Build() time for 100k literals and for 1k regexes, and a policy's
+// `text` and `content` patterns matched by two matchers (the content scanned twice) or by one
+// scoped matcher (scoped_matcher.h: each part scanned once).
 //
 //   engine_match_bench --benchmark_filter=Scan
 //   engine_match_bench --benchmark_filter=Build
+//   engine_match_bench --benchmark_filter=TextAndContent
 //
 // Patterns are generated deterministically (seeded): literals are distinct pseudo-words and
 // two-word phrases, half of them whole-word (`has`); regexes follow the shapes moderation rules use
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/match/scoped_matcher.h"
 #include "engine/match/text_matcher.h"
 #include "engine/text/normalize.h"
 
@@ -67,7 +71,7 @@ std::vector<std::string> Words(size_t n, uint32_t seed) {
   words.reserve(n);
   while (words.size() < n) {
     std::string w = PseudoWord(rng);
-    if (rng() % 4 == 0) w += " " + PseudoWord(rng);
+    if (rng() % 4 == 0) absl::StrAppend(&w, " ", PseudoWord(rng));
     if (seen.insert(w).second) words.push_back(std::move(w));
   }
   return words;
@@ -222,6 +226,67 @@ void BM_BuildRegexes(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BuildRegexes)->Arg(1'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// 10k literals and 1k regexes, half on `text`, half on `content`; the post's text is its
+// content and a short content warning. Arg 0: a matcher per field, as without scopes (the
+// content is scanned by both); arg 1: one scoped matcher over the parts.
+void BM_ScanTextAndContent(benchmark::State& state) {
+  const bool shared = state.range(0) == 1;
+  static const auto* built = [] {
+    struct Matchers {
+      std::unique_ptr<const TextMatcher> text, content, scoped;
+    };
+    auto* m = new Matchers;
+    TextMatcherBuilder text_b, content_b;
+    ScopedTextMatcherBuilder scoped_b;
+    const std::vector<std::string> words = Words(10'000, 1);
+    for (uint32_t i = 0; i < words.size(); ++i) {
+      const std::string folded = text::Fold(words[i]);
+      (i % 2 == 0 ? text_b : content_b).AddLiteral(i, folded, i % 4 < 2);
+      scoped_b.AddLiteral(i, folded, i % 4 < 2, TextMatcherBuilder::Anchor::kNone, i % 2);
+    }
+    const std::vector<std::string> sources = RegexSources(1'000, 2);
+    for (uint32_t i = 0; i < sources.size(); ++i) {
+      (i % 2 == 0 ? text_b : content_b).AddRegex(100'000 + i, sources[i], false);
+      scoped_b.AddRegex(100'000 + i, sources[i], false, i % 2);
+    }
+    m->text = std::move(*std::move(text_b).Build({}));
+    m->content = std::move(*std::move(content_b).Build({}));
+    m->scoped = std::move(*std::move(scoped_b).Build({}));
+    return m;
+  }();
+  const text::NormalizedText& content = Post({});
+  const text::NormalizedText summary = text::Normalize("crypto giveaway, read at your own risk");
+  text::NormalizedText whole = content;
+  whole.unfolded.push_back('\x1e');
+  whole.unfolded += summary.unfolded;
+  whole.folded.push_back('\x1e');
+  whole.folded += summary.folded;
+  for (uint32_t b : summary.folded_breaks) {
+    whole.folded_breaks.push_back(static_cast<uint32_t>(content.folded.size() + 1 + b));
+  }
+  const TextSegment segments[2] = {
+      {0, static_cast<uint32_t>(content.folded.size()), 0,
+       static_cast<uint32_t>(content.unfolded.size()), 1},
+      {static_cast<uint32_t>(content.folded.size() + 1), static_cast<uint32_t>(whole.folded.size()),
+       static_cast<uint32_t>(content.unfolded.size() + 1),
+       static_cast<uint32_t>(whole.unfolded.size()), 0}};
+  MatchScratch scratch;
+  size_t hits = 0;
+  auto count = [&](uint32_t, uint32_t, uint32_t) { ++hits; };
+  for (auto _ : state) {
+    if (shared) {
+      ScanSegments(*built->scoped, whole, segments, /*whole_scope=*/true, scratch, count);
+    } else {
+      built->text->Scan(whole, scratch, count);
+      built->content->Scan(content, scratch, count);
+    }
+  }
+  state.counters["bytes"] = static_cast<double>(whole.unfolded.size());
+  state.counters["hits_per_scan"] =
+      static_cast<double>(hits) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ScanTextAndContent)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 }  // namespace
 }  // namespace fedwall::match

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/match/scoped_matcher.h"
 #include "engine/match/text_matcher_internal.h"
 #include "engine/text/normalize.h"
 
@@ -1078,6 +1079,259 @@ TEST(TextMatcherConcurrencyTest, TwoThreadsScanOneMatcher) {
   size_t total = 0;
   for (const auto& h : expected) total += h.size();
   EXPECT_GT(total, 200u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoped patterns and segmented scans (scoped_matcher.h): one matcher for a text of parts and
+// for the fields that are its parts must report exactly what one matcher per field reports.
+
+// A text joined from non-empty parts with '\x1e', as Activity::text is.
+text::NormalizedText JoinParts(const std::vector<text::NormalizedText>& parts,
+                               std::vector<TextSegment>* segments) {
+  text::NormalizedText whole;
+  segments->clear();
+  for (const text::NormalizedText& p : parts) {
+    if (p.unfolded.empty() && p.folded.empty()) continue;
+    if (!segments->empty()) {
+      whole.unfolded.push_back('\x1e');
+      whole.folded.push_back('\x1e');
+    }
+    TextSegment seg;
+    seg.folded_begin = static_cast<uint32_t>(whole.folded.size());
+    seg.unfolded_begin = static_cast<uint32_t>(whole.unfolded.size());
+    for (uint32_t b : p.folded_breaks) whole.folded_breaks.push_back(seg.folded_begin + b);
+    whole.unfolded += p.unfolded;
+    whole.folded += p.folded;
+    seg.folded_end = static_cast<uint32_t>(whole.folded.size());
+    seg.unfolded_end = static_cast<uint32_t>(whole.unfolded.size());
+    segments->push_back(seg);
+  }
+  if (segments->empty()) segments->push_back(TextSegment{});
+  return whole;
+}
+
+Hits ScanSeg(const TextMatcher& m, const text::NormalizedText& whole,
+             const std::vector<TextSegment>& segments, bool whole_scope, MatchScratch& scratch) {
+  Hits hits;
+  ScanSegments(m, whole, segments, whole_scope, scratch,
+               [&](uint32_t id, uint32_t start, uint32_t end) {
+                 EXPECT_TRUE(hits.emplace(id, Span{start, end}).second) << "id " << id;
+               });
+  return hits;
+}
+
+TEST(ScopedTextMatcherTest, SegmentsMatchLikeOneMatcherPerField) {
+  std::mt19937 rng(77);
+  // Words with folding, ignorables (word breaks), spaceless scripts, case-unstable letters
+  // (U+1C90 is the capital of U+10D0 only since Unicode 11) and digits.
+  const std::vector<std::string> words = {"free",
+                                          "FREE",
+                                          "crypto",
+                                          "cr\u200Bypto",
+                                          "\uFF23\uFF32\uFF39\uFF30\uFF34\uFF2F",
+                                          "stra\u00DFe",
+                                          "strasse",
+                                          "\u65E5\u672C",
+                                          "\u8A9E",
+                                          "coin",
+                                          "coins",
+                                          "x1",
+                                          "x22",
+                                          "na\u00EFve",
+                                          "e\u0301t\u00E9",
+                                          "\u1C90",
+                                          "\u10D0",
+                                          "a",
+                                          "aa",
+                                          "-",
+                                          "!"};
+  auto plain = [&](int max_words) {
+    std::string s;
+    const int n = static_cast<int>(rng() % (max_words + 1));
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&s, i == 0 ? "" : rng() % 4 == 0 ? "" : " ", words[rng() % words.size()]);
+    }
+    return s;
+  };
+  struct Lit {
+    uint32_t id, scope;
+    std::string folded;
+    bool whole_word;
+    Anchor anchor;
+  };
+  struct Rx {
+    uint32_t id, scope;
+    std::string pattern;
+    bool icase;
+  };
+  // Scope-0 regexes never match '\x1e' (no `.`, \S, \W or negated class), so that the whole
+  // text reference needs no part logic.
+  const std::vector<std::string> regexes = {"^free",
+                                            "crypto$",
+                                            "\\bcoin\\b",
+                                            "FREE\\s+crypto",
+                                            "x\\d+",
+                                            "\\p{Han}+",
+                                            "a*",
+                                            "^$",
+                                            "\u10D0",
+                                            "(?:coin|free)s?\\b",
+                                            "stra(?:ss|\u00DF)e",
+                                            "^\\p{Han}",
+                                            "\\d$"};
+  std::vector<Lit> lits;
+  std::vector<Rx> rxs;
+  ScopedTextMatcherBuilder scoped;
+  uint32_t id = 0;
+  for (uint32_t scope = 0; scope < 4; ++scope) {
+    for (int i = 0; i < 40; ++i, ++id) {
+      std::string folded = text::Fold(words[rng() % words.size()]);
+      if (rng() % 3 == 0) folded = text::Fold(absl::StrCat(folded, " ", words[rng() % 5]));
+      const bool whole_word = rng() % 2 == 0;
+      const Anchor anchor = rng() % 4 == 0 ? static_cast<Anchor>(1 + rng() % 3) : Anchor::kNone;
+      lits.push_back({id, scope, folded, whole_word, anchor});
+      scoped.AddLiteral(id, folded, whole_word, anchor, scope);
+    }
+    lits.push_back({id, scope, "", false, Anchor::kWhole});  // `== ""`
+    scoped.AddLiteral(id, "", false, Anchor::kWhole, scope);
+    ++id;
+    for (size_t i = 0; i < regexes.size(); ++i, ++id) {
+      const bool icase = rng() % 3 == 0;
+      rxs.push_back({id, scope, regexes[i], icase});
+      scoped.AddRegex(id, regexes[i], icase, scope);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<const TextMatcher>> built = std::move(scoped).Build({});
+  ASSERT_TRUE(built.ok()) << built.status();
+  const TextMatcher& m = **built;
+  // The reference: one plain matcher per scope.
+  std::vector<std::unique_ptr<const TextMatcher>> alone;
+  for (uint32_t scope = 0; scope < 4; ++scope) {
+    TextMatcherBuilder b;
+    for (const Lit& l : lits) {
+      if (l.scope == scope) b.AddLiteral(l.id, l.folded, l.whole_word, l.anchor);
+    }
+    for (const Rx& r : rxs) {
+      if (r.scope == scope) b.AddRegex(r.id, r.pattern, r.icase);
+    }
+    alone.push_back(Build(std::move(b)));
+    ASSERT_NE(alone.back(), nullptr);
+  }
+  MatchScratch scratch, reference_scratch;
+  size_t part_hits = 0, whole_hits = 0;
+  for (int round = 0; round < 300; ++round) {
+    // Parts: three part fields (scopes 1-3, any of them empty) and one more part of no field.
+    std::vector<text::NormalizedText> parts;
+    for (int k = 0; k < 4; ++k) {
+      parts.push_back(text::Normalize(rng() % 4 == 0 ? std::string() : plain(6)));
+    }
+    std::vector<TextSegment> segments;
+    text::NormalizedText whole = JoinParts(parts, &segments);
+    // Scopes for the non-empty part fields, in order.
+    Hits expected = Scan(*alone[0], whole, reference_scratch);
+    whole_hits += expected.size();
+    size_t seg = 0;
+    for (uint32_t k = 0; k < 4; ++k) {
+      if (parts[k].unfolded.empty() && parts[k].folded.empty()) {
+        continue;
+      }
+      if (k < 3) segments[seg].scope = k + 1;
+      ++seg;
+    }
+    for (uint32_t k = 0; k < 3; ++k) {
+      const bool in_whole = !(parts[k].unfolded.empty() && parts[k].folded.empty());
+      Hits part = Scan(*alone[k + 1], parts[k], reference_scratch);
+      // A part field outside the whole text is scanned alone, with its scope only.
+      if (!in_whole) {
+        std::vector<TextSegment> own(1);
+        own[0].folded_end = static_cast<uint32_t>(parts[k].folded.size());
+        own[0].unfolded_end = static_cast<uint32_t>(parts[k].unfolded.size());
+        own[0].scope = k + 1;
+        EXPECT_EQ(ScanSeg(m, parts[k], own, /*whole_scope=*/false, scratch), part)
+            << "part " << k << " alone: '" << parts[k].unfolded << "'";
+        continue;
+      }
+      part_hits += part.size();
+      expected.insert(part.begin(), part.end());
+    }
+    EXPECT_EQ(ScanSeg(m, whole, segments, /*whole_scope=*/true, scratch), expected)
+        << "whole: '" << whole.unfolded << "'";
+    // Each part field alone, as the evaluator scans one it could not find in the whole text.
+    for (uint32_t k = 0; k < 3; ++k) {
+      std::vector<TextSegment> own(1);
+      own[0].folded_end = static_cast<uint32_t>(parts[k].folded.size());
+      own[0].unfolded_end = static_cast<uint32_t>(parts[k].unfolded.size());
+      own[0].scope = k + 1;
+      EXPECT_EQ(ScanSeg(m, parts[k], own, /*whole_scope=*/false, scratch),
+                Scan(*alone[k + 1], parts[k], reference_scratch))
+          << "part " << k << ": '" << parts[k].unfolded << "'";
+    }
+    // The plain Scan sees only scope 0.
+    EXPECT_EQ(Scan(m, whole, scratch), Scan(*alone[0], whole, reference_scratch));
+  }
+  EXPECT_GT(part_hits, 1000u);  // not vacuous
+  EXPECT_GT(whole_hits, 300u);
+}
+
+TEST(ScopedTextMatcherTest, AnchorsBoundariesAndRegexesAreTakenAtTheSegmentEdges) {
+  ScopedTextMatcherBuilder b;
+  b.AddLiteral(1, "free", false, Anchor::kStart, 1);  // content startswith
+  b.AddLiteral(2, "crypto", false, Anchor::kEnd, 1);  // content endswith
+  b.AddLiteral(3, "coin", false, Anchor::kWhole, 2);  // summary == "coin"
+  b.AddLiteral(4, "coin", true, Anchor::kNone, 2);    // summary has "coin"
+  b.AddLiteral(5, "crypto", false, Anchor::kEnd, 0);  // text endswith: not at a part's end
+  b.AddLiteral(6, "coin", false, Anchor::kStart, 0);  // text startswith: not at a part's start
+  b.AddRegex(7, "crypto$", false, 1);                 // $ at the end of content
+  b.AddRegex(8, "^coin", false, 2);                   // ^ at the start of summary
+  b.AddRegex(9, "crypto$", false, 0);                 // $ only at the end of the whole text
+  b.AddRegex(10, "o.c", false, 0);                    // spans the separator: whole-text RE2
+  b.AddLiteral(11, "", false, Anchor::kWhole, 3);     // name == "" (no segment: nothing)
+  absl::StatusOr<std::unique_ptr<const TextMatcher>> m = std::move(b).Build({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  // content "free crypto", summary "coin", then an alt text "x".
+  const text::NormalizedText whole =
+      Raw("Free crypto\x1e"
+          "coin\x1ex",
+          "free crypto\x1e"
+          "coin\x1ex");
+  const std::vector<TextSegment> segments = {
+      {0, 11, 0, 11, 1}, {12, 16, 12, 16, 2}, {17, 18, 17, 18, 0}};
+  MatchScratch scratch;
+  Hits hits = ScanSeg(**m, whole, segments, /*whole_scope=*/true, scratch);
+  EXPECT_THAT(hits, ElementsAre(Pair(1, Span{0, 4}), Pair(2, Span{5, 11}), Pair(3, Span{0, 4}),
+                                Pair(4, Span{0, 4}), Pair(7, Span{5, 11}), Pair(8, Span{0, 4})));
+  // Without the whole scope, only the part fields count.
+  hits = ScanSeg(**m, whole, segments, /*whole_scope=*/false, scratch);
+  EXPECT_EQ(hits.count(5) + hits.count(6) + hits.count(9), 0u);
+  EXPECT_EQ(hits.size(), 6u);
+  // A scope given twice counts in its first segment only; ranges outside the text are ignored.
+  const std::vector<TextSegment> odd = {
+      {12, 16, 12, 16, 2}, {0, 11, 0, 11, 2}, {17, 99, 17, 99, 1}, {0, 11, 0, 11, 9}};
+  hits = ScanSeg(**m, whole, odd, /*whole_scope=*/false, scratch);
+  EXPECT_THAT(hits, ElementsAre(Pair(3, Span{0, 4}), Pair(4, Span{0, 4}), Pair(8, Span{0, 4})));
+}
+
+TEST(ScopedTextMatcherTest, BuildErrors) {
+  {
+    ScopedTextMatcherBuilder b;
+    b.AddLiteral(1, "a", false, Anchor::kNone, kMaxScopes);
+    absl::StatusOr<std::unique_ptr<const TextMatcher>> m = std::move(b).Build({});
+    EXPECT_FALSE(m.ok());
+  }
+  {
+    ScopedTextMatcherBuilder b;
+    b.AddLiteral(1, "a", false, Anchor::kNone, 1);
+    b.AddLiteral(1, "b", false, Anchor::kNone, 2);
+    absl::StatusOr<std::unique_ptr<const TextMatcher>> m = std::move(b).Build({});
+    ASSERT_FALSE(m.ok());
+    EXPECT_THAT(m.status().message(), HasSubstr("two scopes"));
+  }
+  {
+    ScopedTextMatcherBuilder b;
+    b.AddLiteral(1, "a", false, Anchor::kNone, 1);
+    b.AddRegex(1, "b", false, 1);
+    EXPECT_FALSE(std::move(b).Build({}).ok());
+  }
 }
 
 }  // namespace

@@ -160,21 +160,35 @@ struct Node {
 // A pattern leaf: its text field, and whether spans are in the unfolded text (regexes) or
 // the folded text (literals).
 struct PatternLeaf {
-  uint32_t text_field = 0;  // index into CompiledRules::text_fields
+  uint32_t text_field = 0;  // index into CompiledRules::text_fields (the matcher scanning it)
   uint32_t leaf = 0;        // its Leaf index (for evidence)
   bool regex = false;
 };
 
+// A field matched as a part of the `text` field's text: content, summary and name are parts of
+// Activity::text, so their patterns go into the `text` matcher with a scope of their own and
+// the text is scanned once (engine/match/scoped_matcher.h).
+struct PartField {
+  uint32_t slot = 0;      // FieldSlot index
+  uint32_t scope = 0;     // scope of its patterns in the matcher (>= 1)
+  uint32_t position = 0;  // 0 content, 1 summary, 2 name: its place among Activity::text's parts
+};
+
+// One matcher and the text it scans.
 struct TextField {
-  uint32_t slot = 0;          // FieldSlot index
+  uint32_t slot = 0;          // FieldSlot index of the text scanned
   uint32_t pattern_base = 0;  // global pattern id of the matcher's pattern 0
   uint32_t pattern_count = 0;
   std::unique_ptr<const match::TextMatcher> matcher;
   // For a field whose parts are joined with kTextSeparator (`text`): by local pattern id, the
-  // regex again (null for literals). A regex match the matcher reports across a separator is
-  // searched again within each part, with the whole text as context (so ^ and $ keep their
-  // whole-text meaning): no regex matches across parts.
+  // regex again (null for literals and for the part fields' patterns). A regex match the
+  // matcher reports across a separator is searched again within each part, with the whole text
+  // as context (so ^ and $ keep their whole-text meaning): no regex matches across parts.
   std::vector<std::unique_ptr<RE2>> part_regexes;
+  // Fields whose patterns this matcher also holds (only for `text`). The evaluator scans the
+  // text's parts as segments, each part field's segment with its scope; a part field whose
+  // text is not found among the parts exactly (a hand-built Activity) is scanned alone.
+  std::vector<PartField> parts;
 };
 
 struct Threshold {

@@ -2,7 +2,9 @@
 //
 // Passes: blocklists and allowlists -> thresholds -> lowering of every rule's condition
 // (macros expanded inline, literals folded, patterns deduplicated per text field) -> one
-// TextMatcher per text field -> the rule index -> the domain table -> the version.
+// TextMatcher per text field, except that content, summary and name share the matcher of
+// `text` when it has patterns (they are parts of its text, scanned once) -> the rule index ->
+// the domain table -> the version.
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include "absl/time/time.h"
 #include "engine/blocklist/blocklist.h"
 #include "engine/lang/front_end.h"
+#include "engine/match/scoped_matcher.h"
 #include "engine/policy/compiled.h"
 #include "engine/policy/policy.h"
 #include "engine/text/domain.h"
@@ -144,13 +147,24 @@ class Lowering {
  private:
   static constexpr size_t kMaxDepth = 256;
 
+  // The patterns of one text field, by local id (0, 1, ...), until Finish() builds matchers.
+  struct Pattern {
+    bool regex = false;
+    std::string text;  // the folded literal, or the regex
+    bool whole_word = false;
+    match::TextMatcherBuilder::Anchor anchor = match::TextMatcherBuilder::Anchor::kNone;
+    bool ignore_case = false;
+  };
   struct TextBuild {
     uint32_t slot = 0;
-    match::TextMatcherBuilder builder;
+    std::vector<Pattern> patterns;
     absl::flat_hash_map<std::string, uint32_t> ids;
     uint32_t count = 0;
     // `text`: regexes by local id, to search within parts (see TextField::part_regexes).
     std::vector<std::unique_ptr<RE2>> part_regexes;
+    // Set by Finish(): the global id of local pattern 0, and the TextField that scans it.
+    uint32_t base = 0;
+    uint32_t text_field = 0;
   };
 
   void Error(const lang::SourceLocation& loc, std::string message) {
@@ -201,6 +215,10 @@ class Lowering {
     return AddNode(kind, first, static_cast<uint32_t>(out_->children.size() - first));
   }
 
+  // Builds the matcher of text builds `group` (the first one's field is the text scanned; the
+  // others are part fields of it) into `tf`. False (with a diagnostic) when it cannot be built.
+  bool BuildMatcher(const std::vector<uint32_t>& group, TextField* tf);
+
   uint32_t Lower(const Expr& e, size_t depth);
   uint32_t LowerCompare(const Expr& e, CmpOp op);
   uint32_t LowerText(const Expr& e, uint32_t slot, CmpOp op);
@@ -235,7 +253,11 @@ class Lowering {
         absl::StrCat("L", whole_word ? "w" : "-", static_cast<int>(anchor), ":", folded);
     auto [it, inserted] = b.ids.try_emplace(std::move(key), b.count);
     if (inserted) {
-      b.builder.AddLiteral(b.count, std::move(folded), whole_word, anchor);
+      Pattern p;
+      p.text = std::move(folded);
+      p.whole_word = whole_word;
+      p.anchor = anchor;
+      b.patterns.push_back(std::move(p));
       ++b.count;
     }
     return it->second;
@@ -246,7 +268,11 @@ class Lowering {
     std::string key = absl::StrCat("R", ignore_case ? "i" : "-", ":", pattern);
     auto [it, inserted] = b.ids.try_emplace(std::move(key), b.count);
     if (inserted) {
-      b.builder.AddRegex(b.count, pattern, ignore_case);
+      Pattern p;
+      p.regex = true;
+      p.text = pattern;
+      p.ignore_case = ignore_case;
+      b.patterns.push_back(std::move(p));
       if (out_->fields[b.slot].def->name == "text") {
         RE2::Options ro;
         ro.set_encoding(RE2::Options::EncodingUTF8);
@@ -631,31 +657,113 @@ void BuildCsr(size_t n, const std::vector<std::pair<uint32_t, uint32_t>>& pairs,
   for (const auto& [k, v] : pairs) (*values)[next[k]++] = v;
 }
 
+// Content, summary and name are the first parts of Activity::text, in this order (activity.h).
+int PartPosition(std::string_view field_name) {
+  if (field_name == "content") return 0;
+  if (field_name == "summary") return 1;
+  if (field_name == "name") return 2;
+  return -1;
+}
+
+bool Lowering::BuildMatcher(const std::vector<uint32_t>& group, TextField* tf) {
+  auto build = [&](const std::vector<uint32_t>& members) {
+    const uint32_t group_base = text_builds_[members[0]]->base;
+    match::ScopedTextMatcherBuilder builder;
+    for (size_t m = 0; m < members.size(); ++m) {
+      TextBuild& b = *text_builds_[members[m]];
+      const uint32_t scope = m == 0 ? 0 : static_cast<uint32_t>(tf->parts[m - 1].scope);
+      for (uint32_t local = 0; local < b.patterns.size(); ++local) {
+        const Pattern& p = b.patterns[local];
+        const uint32_t id = b.base - group_base + local;
+        if (p.regex) {
+          builder.AddRegex(id, p.text, p.ignore_case, scope);
+        } else {
+          builder.AddLiteral(id, p.text, p.whole_word, p.anchor, scope);
+        }
+      }
+    }
+    return std::move(builder).Build(options_.matcher);
+  };
+  absl::StatusOr<std::unique_ptr<const match::TextMatcher>> m = build(group);
+  if (m.ok()) {
+    tf->matcher = *std::move(m);
+    return true;
+  }
+  // Name the field whose patterns fail (ids are only meaningful per field).
+  bool named = false;
+  for (uint32_t b : group) {
+    absl::Status st = group.size() == 1 ? m.status() : build({b}).status();
+    if (st.ok()) continue;
+    named = true;
+    diags_->push_back(
+        {"", 0, 0, Diagnostic::Severity::kError,
+         absl::StrCat("cannot compile the patterns of field `",
+                      S(out_->fields[text_builds_[b]->slot].def->name), "`: ", Msg(st))});
+  }
+  if (!named) {
+    diags_->push_back(
+        {"", 0, 0, Diagnostic::Severity::kError,
+         absl::StrCat("cannot compile the patterns of field `", S(out_->fields[tf->slot].def->name),
+                      "` and its parts: ", Msg(m.status()))});
+  }
+  return false;
+}
+
 bool Lowering::Finish() {
   bool ok = true;
-  // Global pattern ids, and one matcher per text field.
-  uint32_t base = 0;
-  for (auto& b : text_builds_) {
-    TextField tf;
-    tf.slot = b->slot;
-    tf.pattern_base = base;
-    tf.pattern_count = b->count;
-    base += b->count;
-    if (!b->part_regexes.empty()) {
-      b->part_regexes.resize(b->count);
-      tf.part_regexes = std::move(b->part_regexes);
+  // Matchers: `text` (when it has patterns) with its part fields, every other field alone.
+  std::vector<std::vector<uint32_t>> groups;
+  int text_build = -1;
+  for (uint32_t i = 0; i < text_builds_.size(); ++i) {
+    if (out_->fields[text_builds_[i]->slot].def->name == "text" && text_builds_[i]->count > 0) {
+      text_build = static_cast<int>(i);
     }
-    absl::StatusOr<std::unique_ptr<const match::TextMatcher>> m =
-        std::move(b->builder).Build(options_.matcher);
-    if (!m.ok()) {
-      diags_->push_back({"", 0, 0, Diagnostic::Severity::kError,
-                         absl::StrCat("cannot compile the patterns of field `",
-                                      S(out_->fields[b->slot].def->name), "`: ", Msg(m.status()))});
-      ok = false;
+  }
+  if (text_build >= 0) groups.push_back({static_cast<uint32_t>(text_build)});
+  for (uint32_t i = 0; i < text_builds_.size(); ++i) {
+    if (static_cast<int>(i) == text_build) continue;
+    if (text_build >= 0 && text_builds_[i]->count > 0 &&
+        PartPosition(out_->fields[text_builds_[i]->slot].def->name) >= 0) {
+      groups.front().push_back(i);
     } else {
-      tf.matcher = *std::move(m);
+      groups.push_back({i});
     }
+  }
+
+  // Global pattern ids (each group's contiguous), and one matcher per group.
+  uint32_t base = 0;
+  for (const std::vector<uint32_t>& group : groups) {
+    TextField tf;
+    tf.slot = text_builds_[group[0]]->slot;
+    tf.pattern_base = base;
+    for (size_t m = 0; m < group.size(); ++m) {
+      TextBuild& b = *text_builds_[group[m]];
+      b.base = base;
+      b.text_field = static_cast<uint32_t>(out_->text_fields.size());
+      base += b.count;
+      if (m > 0) {
+        PartField part;
+        part.slot = b.slot;
+        part.position = static_cast<uint32_t>(PartPosition(out_->fields[b.slot].def->name));
+        part.scope = static_cast<uint32_t>(m);
+        tf.parts.push_back(part);
+      }
+    }
+    tf.pattern_count = base - tf.pattern_base;
+    TextBuild& first = *text_builds_[group[0]];
+    if (!first.part_regexes.empty()) {
+      first.part_regexes.resize(tf.pattern_count);
+      tf.part_regexes = std::move(first.part_regexes);
+    }
+    if (!BuildMatcher(group, &tf)) ok = false;
     out_->text_fields.push_back(std::move(tf));
+  }
+  // Pattern leaves: from their text build to its matcher; their patterns' global ids.
+  std::vector<uint32_t> pleaf_base(out_->pattern_leaves.size());
+  for (size_t p = 0; p < out_->pattern_leaves.size(); ++p) {
+    PatternLeaf& pl = out_->pattern_leaves[p];
+    pleaf_base[p] = text_builds_[pl.text_field]->base;
+    pl.text_field = text_builds_[pl.text_field]->text_field;
   }
   out_->pattern_count = base;
   text_builds_.clear();
@@ -663,7 +771,7 @@ bool Lowering::Finish() {
   // pattern -> pattern leaves.
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   for (uint32_t p = 0; p < out_->pattern_leaves.size(); ++p) {
-    uint32_t b = out_->text_fields[out_->pattern_leaves[p].text_field].pattern_base;
+    const uint32_t b = pleaf_base[p];
     for (uint32_t local : pleaf_locals_[p]) pairs.emplace_back(b + local, p);
   }
   BuildCsr(out_->pattern_count, pairs, &out_->pattern_leaf_begin, &out_->pattern_leaf_ids);

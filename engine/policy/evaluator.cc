@@ -1,4 +1,5 @@
-// The evaluator: parse -> domain checks -> one scan per text field -> candidate rules in
+// The evaluator: parse -> domain checks -> one scan per matcher (`text` and its parts content,
+// summary and name share one: each part of the text is scanned once) -> candidate rules in
 // policy order -> the decision (the contract's "Decision" section, steps 1-7).
 //
 // Per-evaluation state lives in Evaluator::Impl and is reused: arrays indexed by pattern leaf
@@ -23,6 +24,7 @@
 #include "engine/activity/activity.h"
 #include "engine/blocklist/blocklist.h"
 #include "engine/fields/field_registry.h"
+#include "engine/match/scoped_matcher.h"
 #include "engine/policy/compiled.h"
 #include "engine/policy/policy.h"
 #include "engine/text/domain.h"
@@ -386,8 +388,9 @@ struct Evaluator::Impl {
   std::vector<uint32_t> fired;
   std::vector<uint32_t> generic_gen;
   std::vector<FieldValue> generic_values;
-  std::vector<uint32_t> offsets_gen;
+  std::vector<uint32_t> offsets_gen;  // by field slot
   std::vector<std::vector<uint32_t>> offsets;
+  std::vector<match::TextSegment> segments;
   std::vector<DomainHit> hits;
   std::string origin_domain;
   bool has_origin_domain = false;
@@ -406,9 +409,9 @@ struct Evaluator::Impl {
       generic_gen.resize(rules.fields.size(), 0);
       generic_values.resize(rules.fields.size());
     }
-    if (offsets_gen.size() < rules.text_fields.size()) {
-      offsets_gen.resize(rules.text_fields.size(), 0);
-      offsets.resize(rules.text_fields.size());
+    if (offsets_gen.size() < rules.fields.size()) {
+      offsets_gen.resize(rules.fields.size(), 0);
+      offsets.resize(rules.fields.size());
     }
     if (gen == std::numeric_limits<uint32_t>::max()) {
       gen = 0;
@@ -464,6 +467,10 @@ struct Evaluator::Impl {
   void Scan() {
     for (const policy_internal::TextField& tf : c->text_fields) {
       if (tf.matcher == nullptr || tf.pattern_count == 0) continue;
+      if (!tf.parts.empty()) {
+        ScanWithParts(tf);
+        continue;
+      }
       const text::NormalizedText* t = TextOf(tf.slot);
       if (t == nullptr) continue;
       const uint32_t base = tf.pattern_base;
@@ -479,6 +486,101 @@ struct Evaluator::Impl {
         OnMatch(base + id, start, end);
       });
     }
+  }
+
+  // The `text` matcher with part fields: each part of the text is one segment, scanned once;
+  // the segment that is content (summary, name) carries its scope. A part field not found
+  // exactly where Activity::text should have it is scanned alone.
+  void ScanWithParts(const policy_internal::TextField& tf) {
+    constexpr size_t kMaxParts = 3;  // content, summary, name
+    bool done[kMaxParts] = {};
+    const text::NormalizedText* whole = TextOf(tf.slot);
+    auto report = [&](const text::NormalizedText& t) {
+      return [this, &tf, &t](uint32_t id, uint32_t start, uint32_t end) {
+        const RE2* re = id < tf.part_regexes.size() ? tf.part_regexes[id].get() : nullptr;
+        if (re != nullptr && !WithinPart(t, *re, &start, &end)) return;
+        OnMatch(tf.pattern_base + id, start, end);
+      };
+    };
+    if (whole != nullptr && SplitParts(*whole)) {
+      const Activity& a = in->activity;
+      const text::NormalizedText* in_order[kMaxParts] = {&a.content, &a.summary, &a.name};
+      size_t index = 0;  // the segment of the next non-empty part
+      for (uint32_t pos = 0; pos < kMaxParts && index < segments.size(); ++pos) {
+        const text::NormalizedText& part = *in_order[pos];
+        if (part.unfolded.empty() && part.folded.empty()) continue;  // not in the text
+        for (size_t k = 0; k < tf.parts.size() && k < kMaxParts; ++k) {
+          const policy_internal::PartField& pf = tf.parts[k];
+          if (pf.position == pos && TextOf(pf.slot) == &part &&
+              SegmentIs(*whole, segments[index], part)) {
+            segments[index].scope = pf.scope;
+            done[k] = true;
+          }
+        }
+        ++index;
+      }
+      match::ScanSegments(*tf.matcher, *whole, segments, /*whole_scope=*/true, scratch,
+                          report(*whole));
+    } else if (whole != nullptr) {
+      tf.matcher->Scan(*whole, scratch, report(*whole));
+    }
+    for (size_t k = 0; k < tf.parts.size(); ++k) {
+      if (k < kMaxParts && done[k]) continue;
+      const text::NormalizedText* t = TextOf(tf.parts[k].slot);
+      if (t == nullptr || t->folded.size() > kMaxSegmentBytes ||
+          t->unfolded.size() > kMaxSegmentBytes) {
+        continue;
+      }
+      match::TextSegment seg;
+      seg.folded_end = static_cast<uint32_t>(t->folded.size());
+      seg.unfolded_end = static_cast<uint32_t>(t->unfolded.size());
+      seg.scope = tf.parts[k].scope;
+      match::ScanSegments(*tf.matcher, *t, std::span<const match::TextSegment>(&seg, 1),
+                          /*whole_scope=*/false, scratch, report(*t));
+    }
+  }
+
+  static constexpr size_t kMaxSegmentBytes = std::numeric_limits<uint32_t>::max() - 1;
+
+  // `segments` := the parts of `t` (cut at kTextSeparator in both forms), without scopes.
+  // False when the two forms do not have the same number of parts, or `t` is too large.
+  bool SplitParts(const text::NormalizedText& t) {
+    segments.clear();
+    if (t.folded.size() > kMaxSegmentBytes || t.unfolded.size() > kMaxSegmentBytes) return false;
+    size_t f = 0, u = 0;
+    while (true) {
+      const size_t fe = t.folded.find(kTextSeparator, f);
+      const size_t ue = t.unfolded.find(kTextSeparator, u);
+      if ((fe == std::string::npos) != (ue == std::string::npos)) return false;
+      match::TextSegment seg;
+      seg.folded_begin = static_cast<uint32_t>(f);
+      seg.folded_end = static_cast<uint32_t>(fe == std::string::npos ? t.folded.size() : fe);
+      seg.unfolded_begin = static_cast<uint32_t>(u);
+      seg.unfolded_end = static_cast<uint32_t>(ue == std::string::npos ? t.unfolded.size() : ue);
+      segments.push_back(seg);
+      if (fe == std::string::npos) return true;
+      f = fe + 1;
+      u = ue + 1;
+    }
+  }
+
+  // Whether segment `seg` of `whole` is exactly `part`: the same bytes in both forms and the
+  // same folded_breaks.
+  static bool SegmentIs(const text::NormalizedText& whole, const match::TextSegment& seg,
+                        const text::NormalizedText& part) {
+    const std::string_view f(whole.folded.data() + seg.folded_begin,
+                             seg.folded_end - seg.folded_begin);
+    const std::string_view u(whole.unfolded.data() + seg.unfolded_begin,
+                             seg.unfolded_end - seg.unfolded_begin);
+    if (f != part.folded || u != part.unfolded) return false;
+    auto b =
+        std::lower_bound(whole.folded_breaks.begin(), whole.folded_breaks.end(), seg.folded_begin);
+    auto e = std::upper_bound(b, whole.folded_breaks.end(), seg.folded_end);
+    if (static_cast<size_t>(e - b) != part.folded_breaks.size()) return false;
+    for (size_t i = 0; b != e; ++b, ++i) {
+      if (*b - seg.folded_begin != part.folded_breaks[i]) return false;
+    }
+    return true;
   }
 
   // A regex match [start, end) of `t`: when it spans a part separator, the leftmost match of
@@ -707,11 +809,17 @@ struct Evaluator::Impl {
         uint32_t start = s.start, end = s.end;
         if (!pl.regex) {
           // Literal spans are in the folded text: map them back to the unfolded text.
-          std::vector<uint32_t>& map = offsets[pl.text_field];
-          if (offsets_gen[pl.text_field] != gen) {
-            offsets_gen[pl.text_field] = gen;
-            std::string folded = text::Fold(t->unfolded, &map);
-            if (folded != t->folded) map.clear();
+          // ASCII text folds byte for byte (lower-casing): the offsets are the same in both
+          // forms, no need to fold again (an empty map leaves the span as it is).
+          std::vector<uint32_t>& map = offsets[leaf.field];
+          if (offsets_gen[leaf.field] != gen) {
+            offsets_gen[leaf.field] = gen;
+            if (t->unfolded.size() == t->folded.size() && IsAscii(t->unfolded)) {
+              map.clear();
+            } else {
+              std::string folded = text::Fold(t->unfolded, &map);
+              if (folded != t->folded) map.clear();
+            }
           }
           if (map.size() == t->folded.size() + 1 && end < map.size() && start < end) {
             // A match may end inside the folding of one character ("ß" -> "ss"): extend
@@ -751,6 +859,12 @@ struct Evaluator::Impl {
         AddEvidence(out, ValueEvidence(leaf.field, element));
         return;
     }
+  }
+
+  static bool IsAscii(std::string_view s) {
+    uint8_t any = 0;
+    for (char ch : s) any |= static_cast<uint8_t>(ch);
+    return any < 0x80;
   }
 
   // Evidence of every true leaf that is not under a `not`.

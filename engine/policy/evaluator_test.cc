@@ -664,6 +664,219 @@ TEST_F(EvaluatorTest, RuleIndexNeverChangesADecision) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Content, summary and name share the scan of `text` (one matcher, each part scanned once):
+// decisions must be those of one matcher per field.
+
+// The matches of `d` by rule id (reason, score and evidence).
+std::map<std::string, std::string> MatchesById(const Decision& d) {
+  std::map<std::string, std::string> out;
+  for (const RuleMatch& m : d.matches) {
+    std::string s;
+    for (const Evidence& e : m.evidence) {
+      absl::StrAppend(&s, e.field, " ", e.start, "-", e.end, " '", e.text, "'; ");
+    }
+    out[m.rule_id] = s;
+  }
+  return out;
+}
+
+// A random condition on one text field.
+std::string RandomTextCondition(std::mt19937& rng, const std::string& field,
+                                const std::vector<std::string>& words) {
+  auto word = [&] { return JsonString(words[rng() % words.size()]); };
+  auto two = [&] {
+    return JsonString(absl::StrCat(words[rng() % words.size()], " ", words[rng() % words.size()]));
+  };
+  static const char* kRegexes[] = {"/^free/",
+                                   "/crypto$/",
+                                   "/\\bcoin\\b/",
+                                   "/free.{0,12}coin/",
+                                   "/FREE/i",
+                                   "/\\p{Han}+/",
+                                   "/^$/",
+                                   "/[^a-z ]{2,}/",
+                                   "/x\\d+$/",
+                                   "/e.t/",
+                                   "/(?:coin|free)s?\\b/"};
+  switch (rng() % 13) {
+    case 0:
+      return absl::StrCat(field, " contains ", word());
+    case 1:
+      return absl::StrCat(field, " has ", rng() % 3 == 0 ? two() : word());
+    case 2:
+      return absl::StrCat(field, " startswith ", word());
+    case 3:
+      return absl::StrCat(field, " endswith ", word());
+    case 4:
+      return absl::StrCat(field, " == ", rng() % 4 == 0 ? std::string("\"\"") : word());
+    case 5:
+      return absl::StrCat(field, " in [", word(), ", ", two(), "]");
+    case 6:
+      return absl::StrCat(field, " contains_any [", word(), ", ", word(), "]");
+    case 7:
+      return absl::StrCat(field, " has_any [", word(), ", ", two(), "]");
+    case 8:
+    case 9:
+      return absl::StrCat(field, " ~ ", kRegexes[rng() % std::size(kRegexes)]);
+    case 10:
+      return absl::StrCat("not ", field, " has ", word());
+    case 11:
+      return absl::StrCat(field, " != \"\"");
+    default:
+      return absl::StrCat(field, " !~ ", kRegexes[rng() % std::size(kRegexes)]);
+  }
+}
+
+class PartFieldsTest : public EvaluatorTest {
+ protected:
+  void SetUp() override {
+    std::mt19937 rng(4321);
+    const char* kFields[] = {"content", "summary", "name", "text"};
+    std::string all, text_only, parts_only;
+    for (int i = 0; i < 400; ++i) {
+      const std::string field = kFields[rng() % 4];
+      const std::string rule = absl::StrCat(
+          "rule r", i, " { when ", RandomTextCondition(rng, field, kWords), " then flag }\n");
+      absl::StrAppend(&all, rule);
+      absl::StrAppend(field == "text" ? &text_only : &parts_only, rule);
+    }
+    all_ = Compile(all);
+    text_ = Compile(text_only);
+    parts_ = Compile(parts_only);
+    ASSERT_NE(all_, nullptr);
+    ASSERT_NE(text_, nullptr);
+    ASSERT_NE(parts_, nullptr);
+    // The merged policy does share: one matcher scans `text` for the three part fields.
+    const auto& rules = dynamic_cast<const policy_internal::PolicyImpl&>(*all_).rules();
+    size_t parts = 0;
+    for (const policy_internal::TextField& tf : rules.text_fields) parts += tf.parts.size();
+    EXPECT_EQ(parts, 3u);
+    EXPECT_EQ(rules.text_fields.size(), 1u);
+  }
+
+  // Compares the merged policy with the per-field ones on one activity; returns the number
+  // of rules that fired.
+  size_t Compare(const Activity& a, const std::string& what) {
+    Decision merged = evaluator_.Decide(*all_, a, {}, kNow);
+    Decision t = reference_.Decide(*text_, a, {}, kNow);
+    Decision p = reference_.Decide(*parts_, a, {}, kNow);
+    std::map<std::string, std::string> expected = MatchesById(t);
+    for (auto& [id, e] : MatchesById(p)) expected[id] = e;
+    EXPECT_EQ(MatchesById(merged), expected) << what;
+    return merged.matches.size();
+  }
+
+  const std::vector<std::string> kWords = {"free",
+                                           "FREE",
+                                           "crypto",
+                                           "cr\u200Bypto",
+                                           "\uFF23\uFF32\uFF39\uFF30\uFF34\uFF2F",
+                                           "stra\u00DFe",
+                                           "strasse",
+                                           "\u65E5\u672C",
+                                           "\u8A9E",
+                                           "coin",
+                                           "coins",
+                                           "x1",
+                                           "x22",
+                                           "e\u0301t\u00E9",
+                                           "\u1C90",
+                                           "\u10D0",
+                                           "a",
+                                           "!"};
+  std::shared_ptr<const Policy> all_, text_, parts_;
+  Evaluator reference_;
+  ActivityParser parser_;
+};
+
+TEST_F(PartFieldsTest, DecisionsAreThoseOfOneMatcherPerField) {
+  std::mt19937 rng(99);
+  auto phrase = [&](int max_words) {
+    std::string s;
+    const int n = static_cast<int>(rng() % (max_words + 1));
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&s, i == 0 ? "" : rng() % 5 == 0 ? "" : " ", kWords[rng() % kWords.size()]);
+    }
+    return s;
+  };
+  size_t fired = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string extra;
+    if (rng() % 2) absl::StrAppend(&extra, ",\"summary\":", JsonString(phrase(4)));
+    if (rng() % 3 == 0) absl::StrAppend(&extra, ",\"name\":", JsonString(phrase(3)));
+    if (rng() % 3 == 0) {
+      absl::StrAppend(&extra,
+                      ",\"attachment\":[{\"type\":\"Document\",\"mediaType\":\"image/png\","
+                      "\"url\":\"https://a.example/m.png\",\"name\":",
+                      JsonString(phrase(3)), "}]");
+    }
+    const std::string content =
+        rng() % 6 == 0 ? "" : absl::StrCat("<p>", phrase(6), "</p><p>", phrase(3), "</p>");
+    const std::string json = CreateNote("https://a.example/u", content, extra);
+    absl::StatusOr<Activity> a = parser_.Parse(json);
+    ASSERT_TRUE(a.ok()) << a.status() << json;
+    fired += Compare(*a, json);
+  }
+  EXPECT_GT(fired, 1500u);  // not vacuous
+}
+
+TEST_F(PartFieldsTest, PartsNotFoundInTheTextAreScannedAlone) {
+  // Activities built by hand need not join their parts into `text`: then each part field is
+  // matched on its own text.
+  const std::string json = CreateNote(
+      "https://a.example/u", "free crypto coin",
+      R"(,"summary":"x1 coins","name":"stra\u00DFe","attachment":[{"type":"Document","mediaType":"image/png","url":"https://a.example/m.png","name":"FREE"}])");
+  absl::StatusOr<Activity> parsed = parser_.Parse(json);
+  ASSERT_TRUE(parsed.ok());
+  size_t fired = Compare(*parsed, "as parsed");
+  std::vector<std::pair<std::string, Activity>> variants;
+  auto add = [&](std::string what, auto change) {
+    Activity a = *parsed;
+    change(a);
+    variants.emplace_back(std::move(what), std::move(a));
+  };
+  add("no text", [](Activity& a) { a.text = text::NormalizedText{}; });
+  add("text of other words", [](Activity& a) { a.text = text::Normalize("coin free x22"); });
+  add("content differs from its part", [](Activity& a) { a.content = text::Normalize("x1"); });
+  add("summary emptied", [](Activity& a) { a.summary = text::NormalizedText{}; });
+  add("separator inside content", [](Activity& a) {
+    a.content.unfolded +=
+        "\x1e"
+        "free";
+    a.content.folded +=
+        "\x1e"
+        "free";
+  });
+  add("a break only in the text", [](Activity& a) { a.text.folded_breaks.push_back(2); });
+  add("forms with different part counts", [](Activity& a) { a.text.folded.push_back('\x1e'); });
+  for (const auto& [what, a] : variants) fired += Compare(a, what);
+  EXPECT_GT(fired, 20u);
+}
+
+TEST_F(EvaluatorTest, PartFieldAnchorsAndRegexesSeeOnlyTheirPart) {
+  auto p = Compile(R"(
+rule content_end { when content ~ /crypto$/ then flag }
+rule content_endswith { when content endswith "crypto" then flag }
+rule summary_start { when summary ~ /^coin/ then flag }
+rule summary_eq { when summary == "coin" then flag }
+rule text_end { when text ~ /crypto$/ then flag }
+rule text_endswith { when text endswith "crypto" then flag }
+rule text_across { when text ~ /crypto.coin/ then flag }
+rule name_empty { when name == "" then flag }
+)");
+  ASSERT_NE(p, nullptr);
+  Decision d = Eval(*p, CreateNote("https://a.example/u", "free crypto", R"(,"summary":"coin")"));
+  ASSERT_THAT(Ids(d), ElementsAre("content_end", "content_endswith", "summary_start", "summary_eq",
+                                  "name_empty"))
+      << DecisionString(d);
+  ASSERT_EQ(d.matches[0].evidence.size(), 1u);
+  EXPECT_EQ(d.matches[0].evidence[0].start, 5u);  // offsets into content
+  ASSERT_EQ(d.matches[2].evidence.size(), 1u);
+  EXPECT_EQ(d.matches[2].evidence[0].start, 0u);  // offsets into summary
+  EXPECT_EQ(d.matches[2].evidence[0].field, "summary");
+}
+
+// ---------------------------------------------------------------------------------------
 // Determinism and reuse
 
 TEST_F(EvaluatorTest, DecisionsAreDeterministicAcrossEvaluatorsAndPolicies) {

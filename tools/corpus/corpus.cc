@@ -34,7 +34,9 @@ class Rng {
   // Uniform in [0, n); n > 0 (the modulo bias is below 2^-40 for the n used here).
   uint64_t Below(uint64_t n) { return Next() % n; }
   // Uniform in [lo, hi].
-  int Between(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1))); }
+  int Between(int lo, int hi) {
+    return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1)));
+  }
   // True with probability p.
   bool Chance(double p) { return static_cast<double>(Next() >> 11) * 0x1.0p-53 < p; }
   template <typename T, size_t N>
@@ -58,20 +60,20 @@ class Rng {
 // ----- Word lists --------------------------------------------------------------------------
 
 constexpr std::array<std::string_view, 96> kNouns = {
-    "coffee",   "garden",    "cat",       "dog",      "book",     "train",    "city",
-    "morning",  "weekend",   "project",   "code",     "bug",      "release",  "server",
-    "photo",    "bird",      "tree",      "river",    "mountain", "bread",    "soup",
-    "music",    "album",     "concert",   "game",     "movie",    "paper",    "meeting",
-    "library",  "bike",      "rain",      "snow",     "sun",      "window",   "kitchen",
-    "friend",   "neighbour", "community", "instance", "timeline", "post",     "thread",
-    "article",  "podcast",   "episode",   "recipe",   "tomato",   "apple",    "forest",
-    "beach",    "museum",    "painting",  "sketch",   "keyboard", "laptop",   "phone",
-    "battery",  "update",    "kernel",    "compiler", "database", "backup",   "station",
-    "bus",      "tea",       "cake",      "harvest",  "lake",     "island",   "village",
-    "market",   "sweater",   "scarf",     "poem",     "story",    "song",     "guitar",
-    "piano",    "lecture",   "exam",      "thesis",   "grant",    "sensor",   "robot",
-    "printer",  "terminal",  "editor",    "shell",    "script",   "pull request", "issue",
-    "review",   "deadline",  "holiday",   "festival", "sunset"};
+    "coffee",  "garden",    "cat",       "dog",      "book",     "train",        "city",
+    "morning", "weekend",   "project",   "code",     "bug",      "release",      "server",
+    "photo",   "bird",      "tree",      "river",    "mountain", "bread",        "soup",
+    "music",   "album",     "concert",   "game",     "movie",    "paper",        "meeting",
+    "library", "bike",      "rain",      "snow",     "sun",      "window",       "kitchen",
+    "friend",  "neighbour", "community", "instance", "timeline", "post",         "thread",
+    "article", "podcast",   "episode",   "recipe",   "tomato",   "apple",        "forest",
+    "beach",   "museum",    "painting",  "sketch",   "keyboard", "laptop",       "phone",
+    "battery", "update",    "kernel",    "compiler", "database", "backup",       "station",
+    "bus",     "tea",       "cake",      "harvest",  "lake",     "island",       "village",
+    "market",  "sweater",   "scarf",     "poem",     "story",    "song",         "guitar",
+    "piano",   "lecture",   "exam",      "thesis",   "grant",    "sensor",       "robot",
+    "printer", "terminal",  "editor",    "shell",    "script",   "pull request", "issue",
+    "review",  "deadline",  "holiday",   "festival", "sunset"};
 constexpr std::array<std::string_view, 48> kVerbs = {
     "make",  "read",   "fix",     "build",  "watch",   "try",    "find",   "bake",
     "plant", "write",  "share",   "learn",  "ship",    "test",   "debug",  "draw",
@@ -80,11 +82,11 @@ constexpr std::array<std::string_view, 48> kVerbs = {
     "knit",  "sew",    "climb",   "swim",   "run",     "hike",   "sing",   "study",
     "teach", "design", "plan",    "finish", "start",   "follow", "boost",  "archive"};
 constexpr std::array<std::string_view, 48> kAdjectives = {
-    "quiet",   "lovely",   "strange", "new",      "old",     "tiny",     "huge",   "cozy",
-    "bright",  "rainy",    "slow",    "fast",     "broken",  "shiny",    "green",  "golden",
-    "early",   "late",     "simple",  "weird",    "warm",    "cold",     "sunny",  "foggy",
-    "busy",    "lazy",     "curious", "gentle",   "noisy",   "fresh",    "stale",  "wonderful",
-    "awkward", "handmade", "local",   "distant",  "ancient", "modern",   "soft",   "sharp",
+    "quiet",   "lovely",   "strange", "new",      "old",     "tiny",      "huge",    "cozy",
+    "bright",  "rainy",    "slow",    "fast",     "broken",  "shiny",     "green",   "golden",
+    "early",   "late",     "simple",  "weird",    "warm",    "cold",      "sunny",   "foggy",
+    "busy",    "lazy",     "curious", "gentle",   "noisy",   "fresh",     "stale",   "wonderful",
+    "awkward", "handmade", "local",   "distant",  "ancient", "modern",    "soft",    "sharp",
     "bitter",  "sweet",    "spicy",   "delicate", "sturdy",  "colourful", "patient", "clever"};
 constexpr std::array<std::string_view, 40> kFiller = {
     "the",    "a",     "and",    "with",  "for",   "after",   "before", "today",
@@ -93,10 +95,18 @@ constexpr std::array<std::string_view, 40> kFiller = {
     "in",     "on",    "at",     "about", "from",  "into",    "while",  "because",
     "so",     "but",   "very",   "quite", "too",   "also",    "here",   "there"};
 
-constexpr std::array<std::string_view, 12> kOpeners = {
-    "Just finished", "Finally managed to", "Does anyone know how to", "Today I tried to",
-    "Can't believe I had to", "Reminder to", "Spent the whole evening trying to",
-    "Quick question: how do you", "Started to", "Trying to", "Going to", "Learned how to"};
+constexpr std::array<std::string_view, 12> kOpeners = {"Just finished",
+                                                       "Finally managed to",
+                                                       "Does anyone know how to",
+                                                       "Today I tried to",
+                                                       "Can't believe I had to",
+                                                       "Reminder to",
+                                                       "Spent the whole evening trying to",
+                                                       "Quick question: how do you",
+                                                       "Started to",
+                                                       "Trying to",
+                                                       "Going to",
+                                                       "Learned how to"};
 
 constexpr std::array<std::string_view, 8> kGerman = {
     "Heute ist ein schöner Tag im Garten.",
@@ -117,27 +127,38 @@ constexpr std::array<std::string_view, 8> kJapanese = {
     "新しいキーボードが届きました、打ち心地が最高。",
     "桜がもうすぐ咲きそうです。"};
 
-constexpr std::array<std::string_view, 40> kHashtags = {
-    "photography", "caturday",  "gardening",  "foss",     "linux",     "rust",
-    "cplusplus",   "books",     "music",      "art",      "mastodon",  "fediverse",
-    "introduction", "birds",    "cooking",    "bread",    "hiking",    "climate",
-    "science",     "history",   "knitting",   "opensource", "python",  "selfhosting",
-    "homelab",     "cycling",   "coffee",     "tea",      "running",   "poetry",
-    "writing",     "accessibility", "dogsofmastodon", "catsofmastodon", "nature", "space",
-    "astronomy",   "retrocomputing", "vegan",  "travel"};
+constexpr std::array<std::string_view, 40> kHashtags = {"photography",    "caturday",
+                                                        "gardening",      "foss",
+                                                        "linux",          "rust",
+                                                        "cplusplus",      "books",
+                                                        "music",          "art",
+                                                        "mastodon",       "fediverse",
+                                                        "introduction",   "birds",
+                                                        "cooking",        "bread",
+                                                        "hiking",         "climate",
+                                                        "science",        "history",
+                                                        "knitting",       "opensource",
+                                                        "python",         "selfhosting",
+                                                        "homelab",        "cycling",
+                                                        "coffee",         "tea",
+                                                        "running",        "poetry",
+                                                        "writing",        "accessibility",
+                                                        "dogsofmastodon", "catsofmastodon",
+                                                        "nature",         "space",
+                                                        "astronomy",      "retrocomputing",
+                                                        "vegan",          "travel"};
 
 constexpr std::array<std::string_view, 40> kNames = {
-    "alice", "bob",    "carol",  "dana",   "erin",   "frank",  "grace", "heidi",
-    "ivan",  "judy",   "mallory", "niaj",  "olivia", "peggy",  "rupert", "sybil",
-    "trent", "victor", "walter", "yuki",   "zoe",    "aiko",   "bernd", "chloe",
-    "deniz", "emeka",  "fatima", "goran",  "hana",   "ines",   "jonas", "kofi",
-    "lena",  "mateo",  "noor",   "oskar",  "priya",  "quinn",  "rosa",  "sven"};
+    "alice",   "bob",  "carol",  "dana",  "erin",   "frank", "grace",  "heidi",  "ivan",   "judy",
+    "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent",  "victor", "walter", "yuki",
+    "zoe",     "aiko", "bernd",  "chloe", "deniz",  "emeka", "fatima", "goran",  "hana",   "ines",
+    "jonas",   "kofi", "lena",   "mateo", "noor",   "oskar", "priya",  "quinn",  "rosa",   "sven"};
 
 constexpr std::array<std::string_view, 10> kServerWords = {
     "social", "town", "zone", "space", "cafe", "club", "city", "party", "garden", "hub"};
 
-constexpr std::array<std::string_view, 6> kMediaTypes = {
-    "image/jpeg", "image/jpeg", "image/png", "image/webp", "image/gif", "video/mp4"};
+constexpr std::array<std::string_view, 6> kMediaTypes = {"image/jpeg", "image/jpeg", "image/png",
+                                                         "image/webp", "image/gif",  "video/mp4"};
 
 // Spam material.
 constexpr std::array<std::string_view, 8> kMentionSpamTexts = {
@@ -178,10 +199,8 @@ constexpr std::array<std::string_view, 8> kShorteners = {
 
 void AppendOne(std::string* out, std::string_view s) { out->append(s); }
 template <typename T>
-  requires std::is_integral_v<T>
-void AppendOne(std::string* out, T v) {
-  out->append(std::to_string(v));
-}
+requires std::is_integral_v<T>
+void AppendOne(std::string* out, T v) { out->append(std::to_string(v)); }
 template <typename... Args>
 void Append(std::string* out, const Args&... args) {
   (AppendOne(out, args), ...);
@@ -289,7 +308,7 @@ std::string Hex(Rng& rng, int length) {
 
 std::string Uuid(Rng& rng) {
   return Cat(Hex(rng, 8), "-", Hex(rng, 4), "-4", Hex(rng, 3), "-a", Hex(rng, 3), "-",
-                      Hex(rng, 12));
+             Hex(rng, 12));
 }
 
 std::string Snowflake(Rng& rng, absl::Time t) {
@@ -352,7 +371,10 @@ const std::vector<Instance>& Instances() {
       std::string domain;
       switch (rng.Below(4)) {
         case 0:
-          domain = Cat(f == Flavor::kMisskey ? "misskey." : f == Flavor::kPleroma ? "pl." : "mastodon.", base, ".example");
+          domain = Cat(f == Flavor::kMisskey   ? "misskey."
+                       : f == Flavor::kPleroma ? "pl."
+                                               : "mastodon.",
+                       base, ".example");
           break;
         case 1:
           domain = Cat(base, "-", word, ".example");
@@ -405,7 +427,8 @@ Account RandomAccount(Rng& rng) {
   // Misskey actor ids are random strings; derive them from the name and the domain so that
   // an account keeps its id across activities.
   uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
-  for (char c : Cat(name, "@", i.domain)) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  for (char c : Cat(name, "@", i.domain))
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
   Rng id_rng(Mix(h));
   return MakeAccount(i, std::move(name), id_rng);
 }
@@ -527,30 +550,32 @@ struct Post {
   std::string summary;  // content warning
   bool sensitive = false;
   std::string in_reply_to;
-  enum class Visibility { kPublic, kUnlisted, kFollowers, kDirect } visibility = Visibility::kPublic;
+  enum class Visibility {
+    kPublic,
+    kUnlisted,
+    kFollowers,
+    kDirect
+  } visibility = Visibility::kPublic;
 };
 
 std::string MentionHtml(const Mention& m, Flavor f) {
   if (f == Flavor::kMisskey) {
-    return Cat("<a href=\"", m.profile, "\" class=\"u-url mention\">", HtmlEscape(m.name),
-                        "</a>");
+    return Cat("<a href=\"", m.profile, "\" class=\"u-url mention\">", HtmlEscape(m.name), "</a>");
   }
   return Cat("<span class=\"h-card\" translate=\"no\"><a href=\"", m.profile,
-                      "\" class=\"u-url mention\">@<span>", HtmlEscape(m.username),
-                      "</span></a></span>");
+             "\" class=\"u-url mention\">@<span>", HtmlEscape(m.username), "</span></a></span>");
 }
 
 std::string HashtagHtml(const Account& a, std::string_view tag) {
   return Cat("<a href=\"https://", a.domain, "/tags/", tag,
-                      "\" class=\"mention hashtag\" rel=\"tag\">#<span>", tag, "</span></a>");
+             "\" class=\"mention hashtag\" rel=\"tag\">#<span>", tag, "</span></a>");
 }
 
 std::string LinkHtml(std::string_view url) {
   std::string_view shown = url;
   if (shown.substr(0, 8) == "https://") shown.remove_prefix(8);
-  return Cat("<a href=\"", url,
-                      "\" target=\"_blank\" rel=\"nofollow noopener noreferrer\">", HtmlEscape(shown),
-                      "</a>");
+  return Cat("<a href=\"", url, "\" target=\"_blank\" rel=\"nofollow noopener noreferrer\">",
+             HtmlEscape(shown), "</a>");
 }
 
 std::vector<std::string> Recipients(const Post& p, std::vector<std::string>* cc) {
@@ -581,13 +606,12 @@ std::vector<std::string> Recipients(const Post& p, std::vector<std::string>* cc)
 std::string TagsJson(const Post& p) {
   std::vector<std::string> tags;
   for (const Mention& m : p.mentions) {
-    tags.push_back(Cat("{\"type\":\"Mention\",\"href\":", J(m.href), ",\"name\":",
-                                J(m.name), "}"));
+    tags.push_back(Cat("{\"type\":\"Mention\",\"href\":", J(m.href), ",\"name\":", J(m.name), "}"));
   }
   for (const std::string& h : p.hashtags) {
-    tags.push_back(Cat("{\"type\":\"Hashtag\",\"href\":",
-                                J(Cat("https://", p.author.domain, "/tags/", h)),
-                                ",\"name\":", J(Cat("#", h)), "}"));
+    tags.push_back(
+        Cat("{\"type\":\"Hashtag\",\"href\":", J(Cat("https://", p.author.domain, "/tags/", h)),
+            ",\"name\":", J(Cat("#", h)), "}"));
   }
   return Cat("[", Join(tags, ","), "]");
 }
@@ -596,11 +620,10 @@ std::string AttachmentsJson(const Post& p, Rng& rng) {
   std::vector<std::string> items;
   for (const Media& m : p.media) {
     std::string item = Cat("{\"type\":\"Document\",\"mediaType\":", J(m.media_type),
-                                    ",\"url\":", J(m.url), ",\"name\":",
-                                    m.alt.empty() ? "null" : J(m.alt));
+                           ",\"url\":", J(m.url), ",\"name\":", m.alt.empty() ? "null" : J(m.alt));
     if (p.author.flavor == Flavor::kMastodon) {
       Append(&item, ",\"blurhash\":", J(Cat("U", Base36(rng, 27))),
-                      ",\"width\":", 640 + rng.Below(1400), ",\"height\":", 480 + rng.Below(1000));
+             ",\"width\":", 640 + rng.Below(1400), ",\"height\":", 480 + rng.Below(1000));
     }
     item += "}";
     items.push_back(std::move(item));
@@ -620,62 +643,58 @@ std::string CreateJson(const Post& p, Rng& rng, std::string_view activity_id) {
   const Flavor f = p.author.flavor;
   const std::string published = Timestamp(p.published, f);
   const std::string content = ContentHtml(p);
-  const std::string summary = p.summary.empty() ? (f == Flavor::kPleroma ? "\"\"" : "null")
-                                                : J(p.summary);
+  const std::string summary =
+      p.summary.empty() ? (f == Flavor::kPleroma ? "\"\"" : "null") : J(p.summary);
   const std::string reply = p.in_reply_to.empty() ? "null" : J(p.in_reply_to);
   std::string object;
   switch (f) {
     case Flavor::kMastodon:
-      object = Cat(
-          "{\"id\":", J(p.id), ",\"type\":\"Note\",\"summary\":", summary,
-          ",\"inReplyTo\":", reply, ",\"published\":", J(published), ",\"url\":", J(p.url),
-          ",\"attributedTo\":", J(p.author.id), ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc),
-          ",\"sensitive\":", p.sensitive ? "true" : "false", ",\"atomUri\":", J(p.id),
-          ",\"inReplyToAtomUri\":", reply, ",\"conversation\":",
-          J(Cat("tag:", p.author.domain, ",2024-02-15:objectId=", rng.Below(100000000),
+      object = Cat("{\"id\":", J(p.id), ",\"type\":\"Note\",\"summary\":", summary,
+                   ",\"inReplyTo\":", reply, ",\"published\":", J(published), ",\"url\":", J(p.url),
+                   ",\"attributedTo\":", J(p.author.id), ",\"to\":", JsonArray(to),
+                   ",\"cc\":", JsonArray(cc), ",\"sensitive\":", p.sensitive ? "true" : "false",
+                   ",\"atomUri\":", J(p.id), ",\"inReplyToAtomUri\":", reply, ",\"conversation\":",
+                   J(Cat("tag:", p.author.domain, ",2024-02-15:objectId=", rng.Below(100000000),
                          ":objectType=Conversation")),
-          ",\"content\":", J(content), ",\"contentMap\":{", J(p.language), ":", J(content),
-          "},\"attachment\":", AttachmentsJson(p, rng), ",\"tag\":", TagsJson(p),
-          ",\"replies\":{\"id\":", J(Cat(p.id, "/replies")),
-          ",\"type\":\"Collection\",\"first\":{\"type\":\"CollectionPage\",\"next\":",
-          J(Cat(p.id, "/replies?only_other_accounts=true&page=true")),
-          ",\"partOf\":", J(Cat(p.id, "/replies")), ",\"items\":[]}}}");
+                   ",\"content\":", J(content), ",\"contentMap\":{", J(p.language), ":", J(content),
+                   "},\"attachment\":", AttachmentsJson(p, rng), ",\"tag\":", TagsJson(p),
+                   ",\"replies\":{\"id\":", J(Cat(p.id, "/replies")),
+                   ",\"type\":\"Collection\",\"first\":{\"type\":\"CollectionPage\",\"next\":",
+                   J(Cat(p.id, "/replies?only_other_accounts=true&page=true")),
+                   ",\"partOf\":", J(Cat(p.id, "/replies")), ",\"items\":[]}}}");
       return Cat("{\"@context\":", kMastodonContext, ",\"id\":", J(activity_id),
-                          ",\"type\":\"Create\",\"actor\":", J(p.author.id),
-                          ",\"published\":", J(published), ",\"to\":", JsonArray(to),
-                          ",\"cc\":", JsonArray(cc), ",\"object\":", object, "}");
+                 ",\"type\":\"Create\",\"actor\":", J(p.author.id), ",\"published\":", J(published),
+                 ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc), ",\"object\":", object, "}");
     case Flavor::kMisskey:
-      object = Cat(
-          "{\"id\":", J(p.id), ",\"type\":\"Note\",\"attributedTo\":", J(p.author.id),
-          ",\"content\":", J(content), ",\"_misskey_content\":", J(p.plain),
-          ",\"source\":{\"content\":", J(p.plain),
-          ",\"mediaType\":\"text/x.misskeymarkdown\"},\"published\":", J(published),
-          ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc), ",\"inReplyTo\":", reply,
-          ",\"attachment\":", AttachmentsJson(p, rng), ",\"sensitive\":",
-          p.sensitive ? "true" : "false", ",\"tag\":", TagsJson(p));
+      object = Cat("{\"id\":", J(p.id), ",\"type\":\"Note\",\"attributedTo\":", J(p.author.id),
+                   ",\"content\":", J(content), ",\"_misskey_content\":", J(p.plain),
+                   ",\"source\":{\"content\":", J(p.plain),
+                   ",\"mediaType\":\"text/x.misskeymarkdown\"},\"published\":", J(published),
+                   ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc), ",\"inReplyTo\":", reply,
+                   ",\"attachment\":", AttachmentsJson(p, rng),
+                   ",\"sensitive\":", p.sensitive ? "true" : "false", ",\"tag\":", TagsJson(p));
       if (!p.summary.empty()) Append(&object, ",\"summary\":", summary);
       object += "}";
       return Cat("{\"@context\":", kMisskeyContext, ",\"id\":", J(activity_id),
-                          ",\"actor\":", J(p.author.id), ",\"type\":\"Create\",\"published\":",
-                          J(published), ",\"object\":", object, ",\"to\":", JsonArray(to),
-                          ",\"cc\":", JsonArray(cc), "}");
+                 ",\"actor\":", J(p.author.id), ",\"type\":\"Create\",\"published\":", J(published),
+                 ",\"object\":", object, ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc), "}");
     case Flavor::kPleroma: {
       const std::string context = Cat("https://", p.author.domain, "/contexts/", Uuid(rng));
-      object = Cat(
-          "{\"actor\":", J(p.author.id), ",\"attachment\":", AttachmentsJson(p, rng),
-          ",\"attributedTo\":", J(p.author.id), ",\"cc\":", JsonArray(cc),
-          ",\"content\":", J(content), ",\"context\":", J(context), ",\"conversation\":",
-          J(context), ",\"id\":", J(p.id), ",\"inReplyTo\":", reply, ",\"published\":",
-          J(published), ",\"sensitive\":", p.sensitive ? "true" : "null",
-          ",\"source\":{\"content\":", J(p.plain), ",\"mediaType\":\"text/plain\"},\"summary\":",
-          summary, ",\"tag\":", TagsJson(p), ",\"to\":", JsonArray(to), ",\"type\":\"Note\"}");
-      return Cat("{\"@context\":", kPleromaContext, ",\"actor\":", J(p.author.id),
-                          ",\"cc\":", JsonArray(cc), ",\"context\":", J(context),
-                          ",\"directMessage\":",
-                          p.visibility == Post::Visibility::kDirect ? "true" : "false",
-                          ",\"id\":", J(activity_id), ",\"object\":", object,
-                          ",\"published\":", J(published), ",\"to\":", JsonArray(to),
-                          ",\"type\":\"Create\"}");
+      object =
+          Cat("{\"actor\":", J(p.author.id), ",\"attachment\":", AttachmentsJson(p, rng),
+              ",\"attributedTo\":", J(p.author.id), ",\"cc\":", JsonArray(cc),
+              ",\"content\":", J(content), ",\"context\":", J(context),
+              ",\"conversation\":", J(context), ",\"id\":", J(p.id), ",\"inReplyTo\":", reply,
+              ",\"published\":", J(published), ",\"sensitive\":", p.sensitive ? "true" : "null",
+              ",\"source\":{\"content\":", J(p.plain),
+              ",\"mediaType\":\"text/plain\"},\"summary\":", summary, ",\"tag\":", TagsJson(p),
+              ",\"to\":", JsonArray(to), ",\"type\":\"Note\"}");
+      return Cat(
+          "{\"@context\":", kPleromaContext, ",\"actor\":", J(p.author.id),
+          ",\"cc\":", JsonArray(cc), ",\"context\":", J(context),
+          ",\"directMessage\":", p.visibility == Post::Visibility::kDirect ? "true" : "false",
+          ",\"id\":", J(activity_id), ",\"object\":", object, ",\"published\":", J(published),
+          ",\"to\":", JsonArray(to), ",\"type\":\"Create\"}");
     }
   }
   return "";
@@ -728,10 +747,10 @@ Post OrdinaryPost(Rng& rng, absl::Time t) {
   std::string link;
   if (rng.Chance(0.15)) {
     const Instance& site = Instances()[rng.Below(Instances().size())];
-    link = Cat("https://", rng.Chance(0.5) ? "blog." : "www.", site.domain, "/",
-                        kNouns[rng.Below(kNouns.size())][0] == 'p' ? "posts/" : "",
-                        Cat(kAdjectives[rng.Below(kAdjectives.size())], "-",
-                            kNouns[rng.Below(kNouns.size())]));
+    link =
+        Cat("https://", rng.Chance(0.5) ? "blog." : "www.", site.domain, "/",
+            kNouns[rng.Below(kNouns.size())][0] == 'p' ? "posts/" : "",
+            Cat(kAdjectives[rng.Below(kAdjectives.size())], "-", kNouns[rng.Below(kNouns.size())]));
     for (char& c : link) c = c == ' ' ? '-' : c;
   }
   if (rng.Chance(0.12)) {
@@ -739,12 +758,12 @@ Post OrdinaryPost(Rng& rng, absl::Time t) {
     for (int i = 0; i < n; ++i) {
       Media m;
       m.media_type = std::string(kMediaTypes[rng.Below(kMediaTypes.size())]);
-      m.url = Cat("https://files.", p.author.domain, "/media_attachments/files/",
-                           Hex(rng, 16), m.media_type == "video/mp4" ? ".mp4" : ".jpg");
+      m.url = Cat("https://files.", p.author.domain, "/media_attachments/files/", Hex(rng, 16),
+                  m.media_type == "video/mp4" ? ".mp4" : ".jpg");
       if (rng.Chance(0.6)) {
         m.alt = Cat("A ", kAdjectives[rng.Below(kAdjectives.size())], " ",
-                             kNouns[rng.Below(kNouns.size())], " ", kFiller[rng.Below(kFiller.size())],
-                             " the ", kNouns[rng.Below(kNouns.size())]);
+                    kNouns[rng.Below(kNouns.size())], " ", kFiller[rng.Below(kFiller.size())],
+                    " the ", kNouns[rng.Below(kNouns.size())]);
       }
       p.media.push_back(std::move(m));
     }
@@ -838,10 +857,10 @@ Post SpamPost(Rng& rng, absl::Time t, SpamKind kind) {
     case SpamKind::kCryptoScam: {
       text = std::string(kCryptoTexts[rng.Below(kCryptoTexts.size())]);
       if (rng.Chance(0.5)) Append(&text, " Wallet: 0x", Hex(rng, 40));
-      links.push_back(Cat("https://claim-", Base36(rng, 6), ".example/airdrop?ref=",
-                                   Base36(rng, 8)));
-      static constexpr std::array<std::string_view, 6> kTags = {"crypto", "airdrop", "eth",
-                                                                "bitcoin", "nft", "giveaway"};
+      links.push_back(
+          Cat("https://claim-", Base36(rng, 6), ".example/airdrop?ref=", Base36(rng, 8)));
+      static constexpr std::array<std::string_view, 6> kTags = {"crypto",  "airdrop", "eth",
+                                                                "bitcoin", "nft",     "giveaway"};
       int n = rng.Between(1, 4);
       for (int i = 0; i < n; ++i) {
         std::string tag(kTags[rng.Below(kTags.size())]);
@@ -856,11 +875,10 @@ Post SpamPost(Rng& rng, absl::Time t, SpamKind kind) {
       text = std::string(kLinkSpamTexts[rng.Below(kLinkSpamTexts.size())]);
       int n = rng.Between(3, 6);
       for (int i = 0; i < n; ++i) {
-        links.push_back(rng.Chance(0.5)
-                            ? Cat("https://", kShorteners[rng.Below(kShorteners.size())],
-                                           "/", Base36(rng, 7))
-                            : Cat("https://", Base36(rng, 9), ".example/",
-                                           kNouns[rng.Below(kNouns.size())]));
+        links.push_back(
+            rng.Chance(0.5)
+                ? Cat("https://", kShorteners[rng.Below(kShorteners.size())], "/", Base36(rng, 7))
+                : Cat("https://", Base36(rng, 9), ".example/", kNouns[rng.Below(kNouns.size())]));
       }
       break;
     }
@@ -898,27 +916,25 @@ std::string LikeJson(Rng& rng, absl::Time t) {
   switch (a.flavor) {
     case Flavor::kMastodon:
       return Cat("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"id\":",
-                          J(Cat(a.id, "#likes/", rng.Below(100000000))),
-                          ",\"type\":\"Like\",\"actor\":", J(a.id), ",\"object\":", J(object), "}");
+                 J(Cat(a.id, "#likes/", rng.Below(100000000))),
+                 ",\"type\":\"Like\",\"actor\":", J(a.id), ",\"object\":", J(object), "}");
     case Flavor::kMisskey: {
       static constexpr std::array<std::string_view, 6> kReactions = {
           "\u2764", "\U0001F44D", "\U0001F606", "\U0001F389", "\U0001F914", "\u2b50"};
       std::string_view reaction = kReactions[rng.Below(kReactions.size())];
       return Cat("{\"@context\":", kMisskeyContext, ",\"type\":\"Like\",\"id\":",
-                          J(Cat("https://", a.domain, "/likes/", Base36(rng, 16))),
-                          ",\"actor\":", J(a.id), ",\"object\":", J(object),
-                          ",\"content\":", J(reaction), ",\"_misskey_reaction\":", J(reaction),
-                          "}");
+                 J(Cat("https://", a.domain, "/likes/", Base36(rng, 16))), ",\"actor\":", J(a.id),
+                 ",\"object\":", J(object), ",\"content\":", J(reaction),
+                 ",\"_misskey_reaction\":", J(reaction), "}");
     }
     case Flavor::kPleroma: {
       std::vector<std::string> to = {Cat(a.id, "/followers"), author.id};
       std::vector<std::string> cc = {kAsPublic};
       return Cat("{\"@context\":", kPleromaContext, ",\"actor\":", J(a.id),
-                          ",\"cc\":", JsonArray(cc), ",\"context\":",
-                          J(Cat("https://", author.domain, "/contexts/", Uuid(rng))),
-                          ",\"id\":", J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
-                          ",\"object\":", J(object), ",\"to\":", JsonArray(to),
-                          ",\"type\":\"Like\"}");
+                 ",\"cc\":", JsonArray(cc),
+                 ",\"context\":", J(Cat("https://", author.domain, "/contexts/", Uuid(rng))),
+                 ",\"id\":", J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
+                 ",\"object\":", J(object), ",\"to\":", JsonArray(to), ",\"type\":\"Like\"}");
     }
   }
   return "";
@@ -930,8 +946,8 @@ std::string AnnounceJson(Rng& rng, absl::Time t) {
     std::string lemmy_domain = "lemmy.";
     for (char c : kNouns[rng.Below(kNouns.size())]) lemmy_domain.push_back(c == ' ' ? '-' : c);
     lemmy_domain += ".example";
-    std::string community = Cat("https://", lemmy_domain, "/c/",
-                                kHashtags[rng.Below(kHashtags.size())]);
+    std::string community =
+        Cat("https://", lemmy_domain, "/c/", kHashtags[rng.Below(kHashtags.size())]);
     Account author = RandomAccount(rng);
     std::string page = Cat("https://", author.domain, "/post/", rng.Below(10000000));
     std::string_view lang;
@@ -939,26 +955,29 @@ std::string AnnounceJson(Rng& rng, absl::Time t) {
     std::string html;
     for (const std::string& s : sentences) Append(&html, "<p>", HtmlEscape(s), "</p>\n");
     std::string published = absl::FormatTime("%Y-%m-%dT%H:%M:%E6S+00:00", t, absl::UTCTimeZone());
-    std::string title = Capitalise(Cat(kAdjectives[rng.Below(kAdjectives.size())], " ",
-                                                kNouns[rng.Below(kNouns.size())], " ",
-                                                kFiller[rng.Below(kFiller.size())], " ",
-                                                kNouns[rng.Below(kNouns.size())]));
-    std::string create = Cat(
-        "{\"actor\":", J(author.id), ",\"to\":[", J(kAsPublic), "],\"object\":{\"type\":\"Page\",\"id\":",
-        J(page), ",\"attributedTo\":", J(author.id), ",\"to\":[", J(community), ",", J(kAsPublic),
-        "],\"name\":", J(title), ",\"cc\":[],\"content\":", J(html),
-        ",\"mediaType\":\"text/html\",\"source\":{\"content\":", J(Join(sentences, "\n\n")),
-        ",\"mediaType\":\"text/markdown\"},\"sensitive\":false,\"language\":{\"identifier\":",
-        J(lang), ",\"name\":", J(lang == "de" ? "Deutsch" : lang == "ja" ? "日本語" : "English"),
-        "},\"published\":", J(published), ",\"audience\":", J(community),
-        "},\"cc\":[", J(community), "],\"type\":\"Create\",\"id\":",
-        J(Cat("https://", author.domain, "/activities/create/", Uuid(rng))),
-        ",\"audience\":", J(community), "}");
+    std::string title = Capitalise(
+        Cat(kAdjectives[rng.Below(kAdjectives.size())], " ", kNouns[rng.Below(kNouns.size())], " ",
+            kFiller[rng.Below(kFiller.size())], " ", kNouns[rng.Below(kNouns.size())]));
+    std::string create =
+        Cat("{\"actor\":", J(author.id), ",\"to\":[", J(kAsPublic),
+            "],\"object\":{\"type\":\"Page\",\"id\":", J(page), ",\"attributedTo\":", J(author.id),
+            ",\"to\":[", J(community), ",", J(kAsPublic), "],\"name\":", J(title),
+            ",\"cc\":[],\"content\":", J(html),
+            ",\"mediaType\":\"text/html\",\"source\":{\"content\":", J(Join(sentences, "\n\n")),
+            ",\"mediaType\":\"text/markdown\"},\"sensitive\":false,\"language\":{\"identifier\":",
+            J(lang), ",\"name\":",
+            J(lang == "de"   ? "Deutsch"
+              : lang == "ja" ? "日本語"
+                             : "English"),
+            "},\"published\":", J(published), ",\"audience\":", J(community), "},\"cc\":[",
+            J(community), "],\"type\":\"Create\",\"id\":",
+            J(Cat("https://", author.domain, "/activities/create/", Uuid(rng))),
+            ",\"audience\":", J(community), "}");
     return Cat("{\"actor\":", J(community), ",\"to\":[", J(kAsPublic), "],\"object\":", create,
-                        ",\"cc\":[", J(Cat(community, "/followers")),
-                        "],\"type\":\"Announce\",\"id\":",
-                        J(Cat("https://", lemmy_domain, "/activities/announce/", Uuid(rng))),
-                        ",\"@context\":[\"https://www.w3.org/ns/activitystreams\",\"https://w3id.org/security/v1\"]}");
+               ",\"cc\":[", J(Cat(community, "/followers")), "],\"type\":\"Announce\",\"id\":",
+               J(Cat("https://", lemmy_domain, "/activities/announce/", Uuid(rng))),
+               ",\"@context\":[\"https://www.w3.org/ns/activitystreams\",\"https://w3id.org/"
+               "security/v1\"]}");
   }
   Account a = RandomAccount(rng);
   Account author = RandomAccount(rng);
@@ -969,23 +988,23 @@ std::string AnnounceJson(Rng& rng, absl::Time t) {
   switch (a.flavor) {
     case Flavor::kMastodon:
       return Cat("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"id\":",
-                          J(Cat(a.id, "/statuses/", Snowflake(rng, t), "/activity")),
-                          ",\"type\":\"Announce\",\"actor\":", J(a.id), ",\"published\":",
-                          J(published), ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc),
-                          ",\"object\":", J(object), "}");
+                 J(Cat(a.id, "/statuses/", Snowflake(rng, t), "/activity")),
+                 ",\"type\":\"Announce\",\"actor\":", J(a.id), ",\"published\":", J(published),
+                 ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc), ",\"object\":", J(object),
+                 "}");
     case Flavor::kMisskey:
-      return Cat("{\"@context\":", kMisskeyContext, ",\"id\":",
-                          J(Cat("https://", a.domain, "/notes/", Base36(rng, 16), "/activity")),
-                          ",\"actor\":", J(a.id), ",\"type\":\"Announce\",\"published\":",
-                          J(published), ",\"object\":", J(object), ",\"to\":", JsonArray(to),
-                          ",\"cc\":", JsonArray(cc), "}");
+      return Cat("{\"@context\":", kMisskeyContext,
+                 ",\"id\":", J(Cat("https://", a.domain, "/notes/", Base36(rng, 16), "/activity")),
+                 ",\"actor\":", J(a.id), ",\"type\":\"Announce\",\"published\":", J(published),
+                 ",\"object\":", J(object), ",\"to\":", JsonArray(to), ",\"cc\":", JsonArray(cc),
+                 "}");
     case Flavor::kPleroma:
       return Cat("{\"@context\":", kPleromaContext, ",\"actor\":", J(a.id),
-                          ",\"cc\":", JsonArray(cc), ",\"context\":",
-                          J(Cat("https://", author.domain, "/contexts/", Uuid(rng))),
-                          ",\"id\":", J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
-                          ",\"object\":", J(object), ",\"published\":", J(published),
-                          ",\"to\":", JsonArray(to), ",\"type\":\"Announce\"}");
+                 ",\"cc\":", JsonArray(cc),
+                 ",\"context\":", J(Cat("https://", author.domain, "/contexts/", Uuid(rng))),
+                 ",\"id\":", J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
+                 ",\"object\":", J(object), ",\"published\":", J(published),
+                 ",\"to\":", JsonArray(to), ",\"type\":\"Announce\"}");
   }
   return "";
 }
@@ -996,19 +1015,17 @@ std::string FollowJson(Rng& rng) {
   switch (a.flavor) {
     case Flavor::kMastodon:
       return Cat("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"id\":",
-                          J(Cat("https://", a.domain, "/", Uuid(rng))),
-                          ",\"type\":\"Follow\",\"actor\":", J(a.id), ",\"object\":", J(b.id), "}");
+                 J(Cat("https://", a.domain, "/", Uuid(rng))),
+                 ",\"type\":\"Follow\",\"actor\":", J(a.id), ",\"object\":", J(b.id), "}");
     case Flavor::kMisskey:
       return Cat("{\"@context\":", kMisskeyContext, ",\"id\":",
-                          J(Cat("https://", a.domain, "/follows/", Base36(rng, 10), "/",
-                                         Base36(rng, 10))),
-                          ",\"type\":\"Follow\",\"actor\":", J(a.id), ",\"object\":", J(b.id), "}");
+                 J(Cat("https://", a.domain, "/follows/", Base36(rng, 10), "/", Base36(rng, 10))),
+                 ",\"type\":\"Follow\",\"actor\":", J(a.id), ",\"object\":", J(b.id), "}");
     case Flavor::kPleroma:
       return Cat("{\"@context\":", kPleromaContext, ",\"actor\":", J(a.id),
-                          ",\"cc\":[],\"id\":",
-                          J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
-                          ",\"object\":", J(b.id), ",\"state\":\"pending\",\"to\":[", J(b.id),
-                          "],\"type\":\"Follow\"}");
+                 ",\"cc\":[],\"id\":", J(Cat("https://", a.domain, "/activities/", Uuid(rng))),
+                 ",\"object\":", J(b.id), ",\"state\":\"pending\",\"to\":[", J(b.id),
+                 "],\"type\":\"Follow\"}");
   }
   return "";
 }
@@ -1046,7 +1063,9 @@ GeneratedActivity CorpusGenerator::Generate(uint64_t index) const {
     Post post;
     if (rng.Chance(options_.spam_share)) {
       uint64_t s = rng.Below(100);
-      out.spam = s < 40 ? SpamKind::kMentionSpam : s < 75 ? SpamKind::kCryptoScam : SpamKind::kLinkSpam;
+      out.spam = s < 40   ? SpamKind::kMentionSpam
+                 : s < 75 ? SpamKind::kCryptoScam
+                          : SpamKind::kLinkSpam;
       post = SpamPost(rng, t, out.spam);
     } else {
       post = OrdinaryPost(rng, t);

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,7 @@ class Rng {
 // keyword lists), built from syllables.
 std::string PseudoWord(Rng& rng, int syllables) {
   static constexpr const char* kSyllables[] = {
-      "ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "zu", "vex", "qua", "dro",
+      "ka",  "lo",  "mi",  "ne",  "ru",  "ta",  "shi", "po",  "zu",  "vex", "qua", "dro",
       "fli", "gor", "hul", "jin", "mor", "pel", "quo", "sar", "tev", "uth", "wix", "yor"};
   std::string w;
   for (int i = 0; i < syllables; ++i) w += kSyllables[rng.Below(std::size(kSyllables))];
@@ -122,13 +123,18 @@ std::string WritePolicy(int keywords) {
   rules << "threshold flag 5\nthreshold reject 10\nblocklist \"domains.txt\"\n"
         << "macro is_post = type in [\"Create\", \"Update\"]\n";
   int lists = 0;
+  std::set<std::string> seen;
   for (int done = 0; done < keywords; done += kListSize, ++lists) {
     std::ofstream list(dir / "lists" / absl::StrCat("kw", lists, ".txt"));
-    for (int k = done; k < keywords && k < done + kListSize; ++k) list << Keyword(rng) << "\n";
+    for (int k = done; k < keywords && k < done + kListSize; ++k) {
+      std::string keyword = Keyword(rng);
+      while (!seen.insert(keyword).second) keyword = Keyword(rng);  // N distinct keywords
+      list << keyword << "\n";
+    }
     rules << "list kw" << lists << " from \"lists/kw" << lists << ".txt\"\n"
           << "rule keywords" << lists << " { when is_post and "
-          << (lists % 4 == 3 ? "content contains_any kw" : "text has_any kw") << lists
-          << " score " << 1 + lists % 3 << " }\n";
+          << (lists % 4 == 3 ? "content contains_any kw" : "text has_any kw") << lists << " score "
+          << 1 + lists % 3 << " }\n";
   }
   for (int i = 0; i < kRegexes; ++i) {
     rules << "rule regex" << i << " { when " << (i % 2 == 0 ? "content" : "text") << " ~ /"
@@ -153,7 +159,8 @@ const Workload& GetWorkload(int keywords) {
   static std::map<int, Workload> cache;
   auto it = cache.find(keywords);
   if (it != cache.end()) return it->second;
-  std::string dir = keywords == 0 ? std::string(FEDWALL_SOURCE_DIR) + "/rules" : WritePolicy(keywords);
+  std::string dir =
+      keywords == 0 ? std::string(FEDWALL_SOURCE_DIR) + "/rules" : WritePolicy(keywords);
   Compiler compiler;
   CompileResult r = compiler.Compile(dir);
   if (keywords != 0) fs::remove_all(dir);
@@ -208,8 +215,9 @@ void Register() {
     const char* name;
     int keywords;
   };
-  for (const PolicyCase& p : {PolicyCase{"default", 0}, PolicyCase{"keywords:100", 100},
-                          PolicyCase{"keywords:10k", 10'000}, PolicyCase{"keywords:100k", 100'000}}) {
+  for (const PolicyCase& p :
+       {PolicyCase{"default", 0}, PolicyCase{"keywords:100", 100},
+        PolicyCase{"keywords:10k", 10'000}, PolicyCase{"keywords:100k", 100'000}}) {
     for (bool creates_only : {false, true}) {
       benchmark::RegisterBenchmark(
           absl::StrCat("BM_Decide/", p.name, creates_only ? "/create" : "/mix").c_str(),
