@@ -27,7 +27,9 @@
 //     boundaries are taken at the segment's edges, regexes are confirmed by RE2 on the
 //     segment alone.
 // A scope given to no segment matches nothing; a scope given to several segments counts only
-// in the first. With a single segment covering `whole` and scope 0, ScanSegments is Scan.
+// in the first. An empty part field (not among the parts of `whole`) is matched by an extra
+// empty segment with its scope, anywhere in the list (e.g. [0, 0)): that changes nothing for
+// scope 0. With a single segment covering `whole` and scope 0, ScanSegments is Scan.
 //
 // Thread-safety and scratch: as for TextMatcher::Scan.
 //

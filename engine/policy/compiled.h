@@ -186,8 +186,9 @@ struct TextField {
   // as context (so ^ and $ keep their whole-text meaning): no regex matches across parts.
   std::vector<std::unique_ptr<RE2>> part_regexes;
   // Fields whose patterns this matcher also holds (only for `text`). The evaluator scans the
-  // text's parts as segments, each part field's segment with its scope; a part field whose
-  // text is not found among the parts exactly (a hand-built Activity) is scanned alone.
+  // text's parts as segments, each part field's segment with its scope (an empty part field as
+  // an extra empty segment); a part field whose text is not found among the parts exactly (a
+  // hand-built Activity) is scanned alone.
   std::vector<PartField> parts;
 };
 

@@ -505,19 +505,28 @@ struct Evaluator::Impl {
     if (whole != nullptr && SplitParts(*whole)) {
       const Activity& a = in->activity;
       const text::NormalizedText* in_order[kMaxParts] = {&a.content, &a.summary, &a.name};
+      const size_t parts = segments.size();
       size_t index = 0;  // the segment of the next non-empty part
-      for (uint32_t pos = 0; pos < kMaxParts && index < segments.size(); ++pos) {
+      for (uint32_t pos = 0; pos < kMaxParts; ++pos) {
         const text::NormalizedText& part = *in_order[pos];
-        if (part.unfolded.empty() && part.folded.empty()) continue;  // not in the text
+        // An empty part is not in the text; it is matched as an empty segment (only `== ""`
+        // and regexes matching the empty string can match it).
+        const bool empty = part.unfolded.empty() && part.folded.empty();
+        if (!empty && index >= parts) break;
         for (size_t k = 0; k < tf.parts.size() && k < kMaxParts; ++k) {
           const policy_internal::PartField& pf = tf.parts[k];
-          if (pf.position == pos && TextOf(pf.slot) == &part &&
-              SegmentIs(*whole, segments[index], part)) {
+          if (pf.position != pos || TextOf(pf.slot) != &part) continue;
+          if (empty) {
+            match::TextSegment seg;
+            seg.scope = pf.scope;
+            segments.push_back(seg);
+            done[k] = true;
+          } else if (SegmentIs(*whole, segments[index], part)) {
             segments[index].scope = pf.scope;
             done[k] = true;
           }
         }
-        ++index;
+        if (!empty) ++index;
       }
       match::ScanSegments(*tf.matcher, *whole, segments, /*whole_scope=*/true, scratch,
                           report(*whole));
