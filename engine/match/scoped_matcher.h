@@ -12,14 +12,15 @@
 //
 // The semantics are exactly those of a TextMatcher per field (text_matcher.h):
 //   - scope 0: as if Scan(whole) were called with only the scope-0 patterns, provided the
-//     segments are all the parts of `whole` in order, cut at a separator byte that is neither
-//     a letter nor a digit and that no literal contains. Spans are offsets into `whole`.
-//     One difference, for regexes only: each segment is scanned alone, so a regex whose every
-//     match spans a separator may not be reported (Scan(whole) reports it); a regex with a
-//     match inside one part is reported as Scan(whole) reports it, with RE2's leftmost match
-//     on the whole text, which may span a separator. A caller that, like the evaluator, does
-//     not accept matches across the separator (it re-searches such a span within each part)
-//     gets the same results either way.
+//     segments cover `whole` in order, each one part or several consecutive parts, cut at a
+//     separator byte that is neither a letter nor a digit and that no literal contains. Spans
+//     are offsets into `whole`. One difference, for regexes only: each segment is scanned
+//     alone, so a regex whose every match spans a separator between two segments may not be
+//     reported (Scan(whole) reports it); a regex with a match inside one segment is reported
+//     as Scan(whole) reports it, with RE2's leftmost match on the whole text, which may span
+//     a separator. A caller that, like the evaluator, does not accept matches across the
+//     separator (it re-searches such a span within each part) gets the same results either
+//     way.
 //   - scope k: as if Scan(part) were called with only the scope-k patterns, where `part` is
 //     the text whose folded and unfolded forms are the segment's byte ranges of `whole` and
 //     whose folded_breaks are those of `whole` within the segment (the caller checks that the

@@ -528,6 +528,19 @@ struct Evaluator::Impl {
         }
         if (!empty) ++index;
       }
+      // Consecutive parts of no part field (attachment descriptions, poll options, ...) are
+      // scanned as one segment: nothing matches across a separator anyway.
+      size_t kept = 0;
+      for (size_t i = 0; i < segments.size(); ++i) {
+        if (i > 0 && i < parts && kept > 0 && segments[i].scope == 0 &&
+            segments[kept - 1].scope == 0) {
+          segments[kept - 1].folded_end = segments[i].folded_end;
+          segments[kept - 1].unfolded_end = segments[i].unfolded_end;
+        } else {
+          segments[kept++] = segments[i];
+        }
+      }
+      segments.resize(kept);
       match::ScanSegments(*tf.matcher, *whole, segments, /*whole_scope=*/true, scratch,
                           report(*whole));
     } else if (whole != nullptr) {

@@ -804,11 +804,16 @@ TEST_F(PartFieldsTest, DecisionsAreThoseOfOneMatcherPerField) {
     std::string extra;
     if (rng() % 2) absl::StrAppend(&extra, ",\"summary\":", JsonString(phrase(4)));
     if (rng() % 3 == 0) absl::StrAppend(&extra, ",\"name\":", JsonString(phrase(3)));
-    if (rng() % 3 == 0) {
-      absl::StrAppend(&extra,
-                      ",\"attachment\":[{\"type\":\"Document\",\"mediaType\":\"image/png\","
-                      "\"url\":\"https://a.example/m.png\",\"name\":",
-                      JsonString(phrase(3)), "}]");
+    if (rng() % 3 == 0) {  // one to three described images: parts of `text` of no part field
+      const int images = 1 + static_cast<int>(rng() % 3);
+      absl::StrAppend(&extra, ",\"attachment\":[");
+      for (int k = 0; k < images; ++k) {
+        absl::StrAppend(&extra, k ? "," : "",
+                        "{\"type\":\"Document\",\"mediaType\":\"image/png\","
+                        "\"url\":\"https://a.example/m.png\",\"name\":",
+                        JsonString(phrase(3)), "}");
+      }
+      absl::StrAppend(&extra, "]");
     }
     const std::string content =
         rng() % 6 == 0 ? "" : absl::StrCat("<p>", phrase(6), "</p><p>", phrase(3), "</p>");

@@ -14,17 +14,20 @@
 //     patterns). A worst case for Hyperscan, whose literal filters then pass nearly every
 //     position of the text: the scan is most of a decision.
 //   - BM_DecideMixProse, BM_DecideCreateProse: posts in everyday English, into which the
-//     same share of keywords (1 word in 300) and some regex triggers (1 in 1200) are planted. As in
-//     real traffic, a post shares letters and short pieces with the patterns but rarely a
-//     pattern; parsing and normalising then cost as much as the scan. (tools/corpus's
-//     decision_bench measures the engine on a richer generated corpus.)
+//     same share of keywords (1 word in 300) and some regex triggers (1 word in 1200) are
+//     planted. As in real traffic, a post shares letters and short pieces with the patterns
+//     but rarely a whole pattern; parsing and normalising then cost more than the scan.
+//     (tools/corpus's decision_bench measures the engine on a richer generated corpus.)
 //
-// Measured on the shared 2-core machine, Release, medians of 5 runs (decisions/s):
-//                      100 keywords   10k keywords   100k keywords   100k / 100
-//   Mix (syllables)        @@MIX_S@@
-//   Create (syllables)     @@CRE_S@@
-//   Mix (prose)            @@MIX_P@@
-//   Create (prose)         @@CRE_P@@
+// Measured on the shared 2-core machine (Release, one core, medians of 7 interleaved runs;
+// the machine is noisy: single runs vary by +-20%), decisions per second:
+//                        100 keywords   10k keywords   100k keywords   100k / 100
+//   Mix (syllables)          235k           213k            137k           58%
+//   Create (syllables)       122k            99k             61k           50%
+//   Mix (prose)              428k           442k            477k          111%
+//   Create (prose)           279k           274k            266k           96%
+// Before `text` and its parts shared one scan (the content was scanned by the `content` and
+// the `text` databases), the syllable rows were 204k/193k/102k and 98k/88k/46k.
 #include <benchmark/benchmark.h>
 
 #include <map>
