@@ -1,7 +1,7 @@
 # fedwall's two commands (see README.md):
-#   make run    install what is missing, build, and run the main job
+#   make run    install what is missing, build, and start fedwalld with the default policy
 #   make test   install what is missing, build, and pass every test
-# Other targets: deps, build, bench, format, clean. PRESET=dev|release|asan (default dev).
+# Other targets: deps, build, inspect, bench, proto-lint, format, clean. PRESET=dev|release|asan (default dev).
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -19,7 +19,7 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
 
-.PHONY: all deps configure build run test bench format clean
+.PHONY: all deps configure build run inspect test bench proto-lint format clean
 
 all: build
 
@@ -40,7 +40,26 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET)
 
+# Serves the default policy from rules/ on localhost with a SQLite review store and an admin
+# token made on first use, both kept under $(BUILD_DIR)/run/. Ctrl-C (SIGINT) stops it cleanly.
+RUN_DIR := $(BUILD_DIR)/run
+LISTEN ?= 127.0.0.1:50051
+
 run: build
+	@mkdir -p $(RUN_DIR)
+	@[ -s $(RUN_DIR)/admin-token ] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > $(RUN_DIR)/admin-token)
+	@echo "== fedwalld: policy rules/, review store $(RUN_DIR)/fedwall.db, admin token in $(RUN_DIR)/admin-token"
+	@echo "   Try it from another terminal:"
+	@echo "     $(BUILD_DIR)/tools/fedwall bench --server $(LISTEN) --mode unary --duration 5s"
+	@echo "     $(BUILD_DIR)/tools/fedwall bench --server $(LISTEN) --mode batch --store-flags --duration 2s   # fills the review queue"
+	@echo "   and the same decision explained without the server:"
+	@echo "     $(BUILD_DIR)/tools/fedwall eval rules $(EXAMPLE) --facts $(EXAMPLE_FACTS)"
+	@echo "   Edit a file in rules/ and it reloads; Ctrl-C stops it. (LISTEN=host:port to move it.)"
+	@exec $(BUILD_DIR)/service/fedwalld --listen $(LISTEN) --policy rules --store $(RUN_DIR)/fedwall.db \
+	  --admin-token-file $(RUN_DIR)/admin-token
+
+# What the engine sees in an example activity (no server).
+inspect: build
 	@echo "== fedwall inspect $(EXAMPLE) --facts $(EXAMPLE_FACTS)"
 	@$(BUILD_DIR)/tools/fedwall inspect $(EXAMPLE) --facts $(EXAMPLE_FACTS) --pretty
 
@@ -51,6 +70,11 @@ bench: PRESET = release
 bench: build
 	@for b in $$(find $(BUILD_DIR) -name '*_bench' -type f -perm -u+x | sort); do \
 	  echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done
+
+# buf STANDARD lint of the contract (proto/buf.yaml); buf comes from npm, pinned.
+BUF_VERSION := 1.75.0
+proto-lint:
+	@cd proto && npx --yes @bufbuild/buf@$(BUF_VERSION) lint && echo "buf lint: ok"
 
 format:
 	@git ls-files '*.cc' '*.h' '*.proto' | xargs clang-format -i

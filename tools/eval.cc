@@ -13,8 +13,8 @@
 #include "engine/fields/field_registry.h"
 #include "engine/policy/policy.h"
 #include "tools/commands.h"
-#include "tools/decision_json.h"
-#include "tools/facts.h"
+#include "proto/convert/decision_json.h"
+#include "proto/convert/facts.h"
 #include "tools/files.h"
 #include "tools/human_output.h"
 
@@ -184,7 +184,7 @@ int RunEval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
   Decision decision = evaluator.Decide(*policy, *activity, facts, now);
 
   if (options.json) {
-    out << DecisionToJson(decision, options.output.pretty) << "\n";
+    out << convert::DecisionToJson(decision, options.output.pretty) << "\n";
     return 0;
   }
   FieldInput input{*activity, facts, now, &policy->domains()};

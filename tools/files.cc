@@ -1,5 +1,7 @@
 #include "tools/files.h"
 
+#include "proto/convert/facts.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -109,6 +111,14 @@ LineReader::Result LineReader::Next(std::string_view* line) {
     }
     scanned -= before - begin_;  // Fill() moved the bytes to the front
   }
+}
+
+absl::StatusOr<RequestFacts> LoadFactsFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path, kMaxFactsFileBytes);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<RequestFacts> facts = convert::ParseFactsJson(*bytes);
+  if (!facts.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", facts.status().message()));
+  return facts;
 }
 
 }  // namespace fedwall::tools

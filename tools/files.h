@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "engine/activity/facts.h"
 
 namespace fedwall::tools {
 
@@ -19,6 +20,10 @@ inline constexpr size_t kMaxBlocklistFileBytes = 64 << 20;  // 64 MiB
 // The whole file, or NotFound / InvalidArgument / ResourceExhausted with a message that names
 // the path ("-" reads standard input).
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes);
+
+// Reads and parses a facts file (proto3 JSON of an EvaluateRequest without the activity, see
+// proto/convert/facts.h); errors name the file. Files over kMaxFactsFileBytes are refused.
+absl::StatusOr<RequestFacts> LoadFactsFile(const std::string& path);
 
 // Reads a stream line by line with a bound on the length of a line, so that a corpus of any
 // size is streamed in constant memory (about max_line_bytes + 64 KiB) and one overlong line is

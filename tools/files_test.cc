@@ -1,5 +1,7 @@
 #include "tools/files.h"
 
+#include "engine/activity/facts.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -68,6 +70,12 @@ TEST(LineReaderTest, ManyShortLines) {
   EXPECT_EQ(r.lines[0], "0");
   EXPECT_EQ(r.lines[65535], "65535");
   EXPECT_EQ(r.lines[99999], "99999");
+}
+
+TEST(FilesTest, MissingFileNamesThePath) {
+  absl::StatusOr<RequestFacts> facts = LoadFactsFile("/nonexistent/facts.json");
+  ASSERT_FALSE(facts.ok());
+  EXPECT_NE(facts.status().message().find("/nonexistent/facts.json"), std::string::npos);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include "engine/activity/activity.h"
 #include "engine/fields/field_registry.h"
 #include "tools/commands.h"
-#include "tools/facts.h"
+#include "proto/convert/facts.h"
 #include "tools/files.h"
 #include "tools/json_writer.h"
 

@@ -27,7 +27,7 @@
 #include "engine/fields/field_registry.h"
 #include "engine/policy/policy.h"
 #include "tools/commands.h"
-#include "tools/facts.h"
+#include "proto/convert/facts.h"
 #include "tools/files.h"
 #include "tools/human_output.h"
 #include "tools/json_writer.h"
@@ -189,7 +189,7 @@ std::string SplitLine(std::string_view line, simdjson::ondemand::parser& json,
       line.substr(static_cast<size_t>(activity->data() - padded.data()), activity->size());
   if (!facts_json.empty()) {
     facts_json += "}";
-    absl::StatusOr<RequestFacts> facts = ParseFactsJson(facts_json);
+    absl::StatusOr<RequestFacts> facts = convert::ParseFactsJson(facts_json);
     if (!facts.ok()) return absl::StrCat("facts: ", StatusLine(facts.status()));
     item->facts = *std::move(facts);
   }

@@ -1,4 +1,4 @@
-#include "tools/decision_json.h"
+#include "proto/convert/decision_json.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -7,7 +7,7 @@
 
 #include "engine/lang/ast.h"
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 namespace {
 
 double FromMilli(int64_t milli) { return static_cast<double>(milli) / 1000.0; }
@@ -112,4 +112,4 @@ std::string DecisionToJson(const Decision& decision, bool pretty, std::string_vi
   return MessageToJson(DecisionToProto(decision, request_id), pretty);
 }
 
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert

@@ -9,13 +9,13 @@
 // message is left out (it is set only when an item could not be evaluated).
 //
 // Example:
-//   fedwall::v1::EvaluateResponse r = fedwall::tools::DecisionToProto(decision);
-//   std::cout << fedwall::tools::DecisionToJson(decision, /*pretty=*/false) << "\n";
+//   fedwall::v1::EvaluateResponse r = fedwall::convert::DecisionToProto(decision);
+//   std::cout << fedwall::convert::DecisionToJson(decision, /*pretty=*/false) << "\n";
 //   // {"requestId":"","verdict":"VERDICT_REJECT","effects":[],"score":0,"matches":[...],...}
 //
 // Pure functions; thread-safe.
-#ifndef FEDWALL_TOOLS_DECISION_JSON_H_
-#define FEDWALL_TOOLS_DECISION_JSON_H_
+#ifndef FEDWALL_PROTO_CONVERT_DECISION_JSON_H_
+#define FEDWALL_PROTO_CONVERT_DECISION_JSON_H_
 
 #include <string>
 #include <string_view>
@@ -23,7 +23,7 @@
 #include "engine/policy/policy.h"
 #include "fedwall/v1/policy_service.pb.h"
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 
 fedwall::v1::Verdict VerdictToProto(Verdict verdict);
 
@@ -38,6 +38,6 @@ std::string MessageToJson(const google::protobuf::Message& message, bool pretty)
 // DecisionToProto then MessageToJson.
 std::string DecisionToJson(const Decision& decision, bool pretty, std::string_view request_id = "");
 
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert
 
-#endif  // FEDWALL_TOOLS_DECISION_JSON_H_
+#endif  // FEDWALL_PROTO_CONVERT_DECISION_JSON_H_

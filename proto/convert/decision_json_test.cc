@@ -1,11 +1,11 @@
-#include "tools/decision_json.h"
+#include "proto/convert/decision_json.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "engine/lang/ast.h"
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 namespace {
 
 using ::testing::HasSubstr;
@@ -99,4 +99,4 @@ TEST(DecisionJsonTest, InvalidUtf8IsReplacedNotDropped) {
 }
 
 }  // namespace
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert

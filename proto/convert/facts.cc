@@ -1,12 +1,11 @@
-#include "tools/facts.h"
+#include "proto/convert/facts.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
-#include "tools/files.h"
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 namespace {
 
 absl::Time ToAbslTime(const google::protobuf::Timestamp& ts) {
@@ -57,12 +56,4 @@ absl::StatusOr<RequestFacts> ParseFactsJson(std::string_view json) {
   return FactsFromProto(request);
 }
 
-absl::StatusOr<RequestFacts> LoadFactsFile(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFile(path, kMaxFactsFileBytes);
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<RequestFacts> facts = ParseFactsJson(*bytes);
-  if (!facts.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", facts.status().message()));
-  return facts;
-}
-
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert

@@ -5,9 +5,9 @@
 // converted to the engine's plain RequestFacts (absent stays absent).
 //
 // Example:
-//   absl::StatusOr<fedwall::RequestFacts> facts = fedwall::tools::LoadFactsFile("facts.json");
-#ifndef FEDWALL_TOOLS_FACTS_H_
-#define FEDWALL_TOOLS_FACTS_H_
+//   absl::StatusOr<fedwall::RequestFacts> facts = fedwall::convert::ParseFactsJson(json);
+#ifndef FEDWALL_PROTO_CONVERT_FACTS_H_
+#define FEDWALL_PROTO_CONVERT_FACTS_H_
 
 #include <string>
 #include <string_view>
@@ -16,7 +16,7 @@
 #include "engine/activity/facts.h"
 #include "fedwall/v1/policy_service.pb.h"
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 
 // The facts of an EvaluateRequest (delivery and actor); empty strings and unset optionals
 // are absent facts.
@@ -25,9 +25,7 @@ RequestFacts FactsFromProto(const fedwall::v1::EvaluateRequest& request);
 // Parses proto3 JSON (unknown fields are an error, so typos do not go unnoticed).
 absl::StatusOr<RequestFacts> ParseFactsJson(std::string_view json);
 
-// Reads and parses a facts file; errors name the file.
-absl::StatusOr<RequestFacts> LoadFactsFile(const std::string& path);
 
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert
 
-#endif  // FEDWALL_TOOLS_FACTS_H_
+#endif  // FEDWALL_PROTO_CONVERT_FACTS_H_

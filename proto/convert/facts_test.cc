@@ -1,8 +1,8 @@
-#include "tools/facts.h"
+#include "proto/convert/facts.h"
 
 #include <gtest/gtest.h>
 
-namespace fedwall::tools {
+namespace fedwall::convert {
 namespace {
 
 TEST(FactsTest, ReadsProto3JsonMapping) {
@@ -41,11 +41,5 @@ TEST(FactsTest, RejectsTyposAndActivities) {
   EXPECT_FALSE(ParseFactsJson(R"({"activityJson": "e30="})").ok());
 }
 
-TEST(FactsTest, MissingFileNamesThePath) {
-  absl::StatusOr<RequestFacts> facts = LoadFactsFile("/nonexistent/facts.json");
-  ASSERT_FALSE(facts.ok());
-  EXPECT_NE(facts.status().message().find("/nonexistent/facts.json"), std::string::npos);
-}
-
 }  // namespace
-}  // namespace fedwall::tools
+}  // namespace fedwall::convert

@@ -1,0 +1,91 @@
+// ServiceConfig: every setting of fedwalld, with its default, in one place (leveldb's
+// options.h). Read from a TOML file (`fedwalld --config fedwall.toml`, toml++), then the
+// command-line flags override single settings. docs/configuration.md and
+// docs/examples/fedwall.toml document every key; ConfigTest keeps the example loadable.
+//
+// The defaults are safe for a first start: listen on localhost only, refuse activities over
+// 1 MiB and messages over 16 MiB, no admin token (then the AdminService refuses every call).
+//
+// Example:
+//   absl::StatusOr<fedwall::service::ServiceConfig> c =
+//       fedwall::service::LoadConfigFile("fedwall.toml");
+//   if (!c.ok()) { std::cerr << c.status().message() << "\n"; return 2; }
+//   c->listen = "127.0.0.1:0";                   // a flag wins over the file
+//   if (absl::Status s = c->Validate(); !s.ok()) ...
+//
+// Plain value type; no synchronisation needed.
+#ifndef FEDWALL_SERVICE_CONFIG_CONFIG_H_
+#define FEDWALL_SERVICE_CONFIG_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace fedwall::service {
+
+struct ServiceConfig {
+  // [server]
+  std::string listen = "127.0.0.1:50051";  // gRPC address; port 0 picks a free port
+  std::string admin_listen;                // AdminService only there when set; "" = on `listen`
+  std::string admin_token_file;   // file holding the admin bearer token; "" = admin refused
+  std::string admin_http_listen;  // review page and /metrics (not served yet); "" = off
+  int workers = 0;                // evaluation threads; 0 = one per core
+  absl::Duration drain_timeout = absl::Seconds(5);  // SIGTERM: wait this long for calls
+
+  // [policy]
+  std::string policy_dir = "rules";  // directory of *.rules files (and their lists)
+  bool watch = true;                 // reload when a file in policy_dir changes
+  absl::Duration reload_debounce = absl::Milliseconds(300);  // wait for writes to settle
+
+  // [store]
+  std::string store = "fedwall.db";  // SQLite file (WAL); PostgreSQL later
+
+  // [limits]
+  size_t max_activity_bytes = 1 << 20;  // one activity; past it: INVALID_ARGUMENT / item error
+  size_t max_message_bytes = 16 << 20;  // one gRPC message; past it gRPC refuses the call
+  size_t max_batch_items = 1024;        // activities in one EvaluateBatch
+  size_t max_json_depth = 64;           // nesting of an activity
+  size_t max_stream_in_flight = 256;    // requests of one stream evaluated at once
+
+  // Checks ranges and required combinations; InvalidArgument naming the key.
+  absl::Status Validate() const;
+};
+
+// Parses TOML text; unknown tables or keys and wrong types are errors naming the key and line
+// (so a typo never silently keeps a default). Relative paths stay as written; `path` is used
+// in messages. Durations are TOML strings like "5s", "300ms"; sizes are integers of bytes or
+// strings like "1MiB".
+absl::StatusOr<ServiceConfig> ParseConfig(std::string_view toml, std::string_view path);
+
+// Reads and parses a file; relative paths in it (policy_dir, store, admin_token_file) are
+// resolved against the file's directory.
+absl::StatusOr<ServiceConfig> LoadConfigFile(const std::string& path);
+
+// Reads a token file: the first line, surrounding whitespace removed. An empty token is an
+// error (an empty token would let anyone in), and so is a token with characters that cannot
+// travel in an `authorization: Bearer` header (controls, spaces, non-ASCII).
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
+// Bounds on the files read above.
+inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;  // LoadConfigFile, ParseConfig
+inline constexpr size_t kMaxTokenFileBytes = size_t{64} << 10;  // ReadTokenFile
+
+// A byte size as the file takes it, for flags that want the same syntax: a plain number of
+// bytes ("1048576"), or a number with a unit: B; kB, MB, GB (powers of 1000); KiB, MiB, GiB
+// (powers of 1024). "16MiB" == 16777216, "1MB" == 1000000. No fractions, no sign.
+absl::StatusOr<size_t> ParseByteSize(std::string_view text);
+
+// Every key ParseConfig accepts, as "table.key" in the order of the file
+// ("server.listen", ..., "limits.max_stream_in_flight"). Tests use it to keep
+// docs/configuration.md and docs/examples/fedwall.toml complete.
+std::vector<std::string> ConfigKeyNames();
+
+}  // namespace fedwall::service
+
+#endif  // FEDWALL_SERVICE_CONFIG_CONFIG_H_

@@ -1,0 +1,141 @@
+// fedwalld: the policy service a fediverse server asks about every incoming activity.
+// See docs/cli.md ("Operating the service") and docs/configuration.md. Argument parsing,
+// signals and the start-up message only; the server lives in server.cc.
+//
+// Signals: SIGHUP reloads the policy; SIGTERM and SIGINT drain the calls in flight (up to
+// server.drain_timeout) and exit 0. They are blocked in every thread and taken by sigwait in
+// the main thread, so no work happens in a signal handler.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/config/config.h"
+#include "service/log.h"
+#include "service/server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fedwalld: the fedwall policy service (gRPC)", "fedwalld"};
+  app.set_version_flag("--version", std::string("fedwalld ") + FEDWALL_VERSION);
+  app.footer(
+      "Flags override the configuration file. Docs: docs/configuration.md, docs/api.md.\n"
+      "SIGHUP reloads the policy; SIGTERM drains and stops.");
+
+  std::string config_path;
+  app.add_option("--config", config_path, "Configuration file (TOML), e.g. fedwall.toml")
+      ->check(CLI::ExistingFile);
+  std::string listen, policy, store, token_file, admin_listen, admin_http_listen;
+  int workers = -1;
+  bool no_watch = false;
+  std::string max_activity_bytes, max_message_bytes;
+  size_t max_batch_items = 0;
+  app.add_option("--listen", listen, "gRPC address, host:port (default 127.0.0.1:50051; port 0: any)");
+  app.add_option("--policy", policy, "Policy directory (default rules)");
+  app.add_option("--store", store, "Review store: a SQLite file (default fedwall.db)");
+  app.add_option("--admin-token-file", token_file,
+                 "File holding the AdminService bearer token (without it the AdminService refuses every call)");
+  app.add_option("--admin-listen", admin_listen,
+                 "Serve the AdminService only on this address (default: on --listen)");
+  app.add_option("--admin-http-listen", admin_http_listen,
+                 "Review page and /metrics (not served yet)");
+  app.add_option("--workers", workers, "Evaluation threads (default: one per core)")
+      ->check(CLI::Range(0, 256));
+  app.add_flag("--no-watch", no_watch, "Do not reload when files in the policy directory change");
+  app.add_option("--max-activity-bytes", max_activity_bytes,
+                 "Largest activity accepted: bytes, or 512KiB, 1MiB... (default 1MiB)");
+  app.add_option("--max-message-bytes", max_message_bytes,
+                 "Largest gRPC message accepted: bytes, or 16MiB... (default 16MiB)");
+  app.add_option("--max-batch-items", max_batch_items, "Most activities in one EvaluateBatch (default 1024)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  fedwall::service::ServiceConfig config;
+  if (!config_path.empty()) {
+    absl::StatusOr<fedwall::service::ServiceConfig> loaded =
+        fedwall::service::LoadConfigFile(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "fedwalld: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *std::move(loaded);
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!policy.empty()) config.policy_dir = policy;
+  if (!store.empty()) config.store = store;
+  if (!token_file.empty()) config.admin_token_file = token_file;
+  if (!admin_listen.empty()) config.admin_listen = admin_listen;
+  if (!admin_http_listen.empty()) config.admin_http_listen = admin_http_listen;
+  if (workers >= 0) config.workers = workers;
+  if (no_watch) config.watch = false;
+  for (auto [flag, text, target] :
+       {std::tuple{"--max-activity-bytes", &max_activity_bytes, &config.max_activity_bytes},
+        std::tuple{"--max-message-bytes", &max_message_bytes, &config.max_message_bytes}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<size_t> bytes = fedwall::service::ParseByteSize(*text);
+    if (!bytes.ok()) {
+      std::cerr << "fedwalld: " << flag << ": " << bytes.status().message() << "\n";
+      return 2;
+    }
+    *target = *bytes;
+  }
+  if (max_batch_items > 0) config.max_batch_items = max_batch_items;
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    std::cerr << "fedwalld: " << s.message() << "\n";
+    return 2;
+  }
+  if (!config.admin_http_listen.empty()) {
+    fedwall::service::LogWarning("admin_http_listen is not served yet (review page and /metrics come later); ignored");
+  }
+
+  // Block the signals before any thread starts, so every thread inherits the mask and only
+  // sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<fedwall::service::Server>> server =
+      fedwall::service::Server::Start(config);
+  if (!server.ok()) {
+    std::cerr << "fedwalld: " << server.status().message() << "\n";
+    return 1;
+  }
+  // The first line on standard output says where the service listens (scripts and tests wait
+  // for it).
+  std::cout << "listening on " << (*server)->address() << std::endl;
+  if ((*server)->admin_address() != (*server)->address()) {
+    std::cout << "admin listening on " << (*server)->admin_address() << std::endl;
+  }
+  fedwall::service::LogInfo(absl::StrCat(
+      "fedwalld ", FEDWALL_VERSION, " serving policy ", (*server)->policy_version().substr(0, 12),
+      " from ", config.policy_dir, " on ", (*server)->address(), "; review store ", config.store));
+
+  while (true) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received == SIGHUP) {
+      fedwall::service::LogInfo("SIGHUP: reloading the policy");
+      (*server)->RequestReload("SIGHUP");
+      continue;
+    }
+    fedwall::service::LogInfo(absl::StrCat(received == SIGTERM ? "SIGTERM" : "SIGINT",
+                                           ": draining calls in flight (up to ",
+                                           absl::FormatDuration(config.drain_timeout), ")"));
+    (*server)->Shutdown();
+    fedwall::service::LogInfo("stopped");
+    return 0;
+  }
+}

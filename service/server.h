@@ -1,0 +1,49 @@
+// Server: fedwalld assembled: the store, the live policy, the worker pool, the flag writer and
+// the two gRPC services (plus grpc.health.v1 and server reflection) on their ports.
+//
+// Start() refuses to start, with a message saying why, when the configuration, the token
+// file, the store or the policy is not usable (the policy's diagnostics are logged, each as
+// path:line:col). Shutdown() stops taking calls, lets the calls in flight finish for up to
+// drain_timeout (then cancels the rest), commits every flag already decided, and stops.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<fedwall::service::Server>> server =
+//       fedwall::service::Server::Start(config);
+//   if (!server.ok()) { std::cerr << server.status().message() << "\n"; return 1; }
+//   std::cout << "listening on " << (*server)->address() << "\n";
+//   ... (*server)->RequestReload("SIGHUP");
+//   (*server)->Shutdown();
+//
+// Thread-safe: RequestReload and Shutdown may be called from any thread (e.g. signal handling).
+#ifndef FEDWALL_SERVICE_SERVER_H_
+#define FEDWALL_SERVICE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/config/config.h"
+
+namespace fedwall::service {
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServiceConfig& config);
+  virtual ~Server() = default;
+
+  // "host:port" of the data plane, with the port actually bound (when configured as 0).
+  virtual std::string address() const = 0;
+  // Where the AdminService is served: address() unless admin_listen is set.
+  virtual std::string admin_address() const = 0;
+  // The version of the serving policy.
+  virtual std::string policy_version() const = 0;
+
+  // Queues a policy reload (SIGHUP); the outcome is logged.
+  virtual void RequestReload(const std::string& reason) = 0;
+  // Drains and stops; idempotent.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace fedwall::service
+
+#endif  // FEDWALL_SERVICE_SERVER_H_
