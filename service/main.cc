@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/config/config.h"
 #include "service/log.h"
@@ -96,6 +97,11 @@ int main(int argc, char** argv) {
   if (!config.admin_http_listen.empty()) {
     fedwall::service::LogWarning("admin_http_listen is not served yet (review page and /metrics come later); ignored");
   }
+
+  // Debian's abseil is built with the Mutex deadlock detector on (a graph of every lock
+  // order, updated on each acquisition: several percent of a decision's CPU); fedwalld's locks
+  // are leaf locks, checked by the tests.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Block the signals before any thread starts, so every thread inherits the mask and only
   // sigwait below receives them.

@@ -75,7 +75,7 @@ struct AddedFlag {
 struct FlagQuery {
   std::optional<FlagStatus> status;
   std::string rule_id;           // flags where this rule matched
-  std::string domain;            // flags whose actor_domain is this domain (normalised, exact)
+  std::string domain;            // actor_domain is this domain or a subdomain of it (normalised)
   int32_t page_size = 50;        // <= 0: 50; capped at 1000
   std::string page_token;        // from FlagPage::next_page_token; "" for the first page
   bool include_activity = true;  // false: Flag::data.activity_json left empty

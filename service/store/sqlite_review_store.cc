@@ -747,7 +747,12 @@ absl::StatusOr<FlagPage> SqliteReviewStore::ListFlags(const FlagQuery& query) {
     absl::StrAppend(&sql, " FROM flags AS f WHERE f.id > :after");
   }
   if (query.status.has_value()) absl::StrAppend(&sql, " AND f.status = :status");
-  if (!query.domain.empty()) absl::StrAppend(&sql, " AND f.actor_domain = :domain");
+  if (!query.domain.empty()) {
+    // The domain itself or a subdomain: "b.example" covers "social.b.example".
+    absl::StrAppend(&sql,
+                    " AND (f.actor_domain = :domain OR"
+                    " substr(f.actor_domain, -length(:dotted)) = :dotted)");
+  }
   absl::StrAppend(&sql, " ORDER BY ", id_column, " LIMIT :limit");
 
   absl::MutexLock lock(&mu_);
@@ -758,7 +763,8 @@ absl::StatusOr<FlagPage> SqliteReviewStore::ListFlags(const FlagQuery& query) {
   bind.Int64(":after", after).Int64(":limit", int64_t{page_size} + 1);
   if (!query.rule_id.empty()) bind.Text(":rule", query.rule_id);
   if (query.status.has_value()) bind.Int64(":status", static_cast<int64_t>(*query.status));
-  if (!query.domain.empty()) bind.Text(":domain", query.domain);
+  std::string dotted = absl::StrCat(".", query.domain);
+  if (!query.domain.empty()) bind.Text(":domain", query.domain).Text(":dotted", dotted);
   if (bind.rc() != SQLITE_OK) return Error(bind.rc(), "bind flag listing");
 
   FlagPage page;
