@@ -109,6 +109,43 @@ struct CorpusGenerateOptions {
 // corpus as JSON lines (same options, same bytes).
 int RunCorpusGenerate(const CorpusGenerateOptions& options, std::ostream& out, std::ostream& err);
 
+// ----- Operating the service (docs/cli.md) -------------------------------------------------
+
+struct BenchOptions {
+  std::string server;          // HOST:PORT of a PolicyService (fedwalld, fedwall-empty-server)
+  std::string mode = "unary";  // unary | batch | stream
+  // Calls in flight (unary, batch) or streams (stream); 1..1024.
+  uint32_t concurrency = 32;
+  // HTTP/2 connections the workers share round-robin; 0 = the default (1: more were no faster
+  // on the 2-core reference machine); at most 256, and never more than concurrency.
+  uint32_t channels = 0;
+  std::string duration = "10s";  // measured time ("10s", "500ms", "2m"; up to 1h)
+  std::string warmup = "1s";     // load before measuring, not counted (0s: none)
+  uint32_t batch_size = 128;     // batch: activities per EvaluateBatch call; 1..10000
+  uint32_t window = 64;          // stream: requests unanswered per stream; 1..4096
+  // JSON lines, one activity or {"activity", "delivery", "actor"} per line ("-": standard
+  // input); "" = generate activities with the corpus generator.
+  std::string corpus_path;
+  uint64_t count = 10000;     // activities prepared (generated, or the corpus' first); 1..10^6
+  uint64_t seed = 1;          // generator seed
+  bool creates_only = false;  // generator: only Create activities
+  bool store_flags = false;   // send dry_run = false (FLAGs go to the review queue)
+  bool json = false;          // one summary object
+  size_t max_line_bytes = 16 << 20;  // longest corpus line (the transport's message limit)
+  OutputOptions output;
+};
+// `fedwall bench --server HOST:PORT --mode unary|batch|stream`: loads a running server with
+// prepared requests for --duration (after --warmup) and reports calls, decisions, errors,
+// throughput (decisions/s), latency percentiles (per call; per message for stream) and
+// verdict counts. `--json` prints {"mode", "server", "concurrency", "channels", "window",
+// "batch_size", "duration_seconds", "requests", "activities", "errors", "item_errors",
+// "activities_per_second", "latency_ms": {"p50", "p90", "p99", "p999", "max"},
+// "verdicts": {"ACCEPT", "FLAG", "REJECT"}}: requests = calls made (messages sent for
+// stream), activities = responses with a verdict, errors = calls (streams) that failed,
+// item_errors = responses with an error. Exit 2 on bad options, 1 when the server cannot be
+// reached, the corpus cannot be read or every call failed (the first error is printed).
+int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace fedwall::tools
 
 #endif  // FEDWALL_TOOLS_COMMANDS_H_

@@ -149,6 +149,55 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   generate_cmd->add_flag("--creates-only", corpus.creates_only, "Only Create activities");
 
+  // ----- Operating the service ------------------------------------------------------------
+  fedwall::tools::BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand(
+      "bench",
+      "Load a running PolicyService (fedwalld, or fedwall-empty-server for the baseline) with "
+      "a corpus; print calls, errors, throughput, latency percentiles and verdicts");
+  bench_cmd
+      ->add_option("--server", bench.server,
+                   "HOST:PORT of the server (default: the FEDWALL_SERVER environment variable)")
+      ->envname("FEDWALL_SERVER")
+      ->required();
+  bench_cmd
+      ->add_option("--mode", bench.mode,
+                   "unary: Evaluate calls; batch: EvaluateBatch calls; stream: EvaluateStream "
+                   "(default unary)")
+      ->check(CLI::IsMember({"unary", "batch", "stream"}));
+  bench_cmd
+      ->add_option("--concurrency", bench.concurrency,
+                   "Calls in flight, or streams in stream mode (default 32)")
+      ->check(CLI::Range(1u, 1024u));
+  bench_cmd
+      ->add_option("--channels", bench.channels,
+                   "HTTP/2 connections shared by the calls (default 1)")
+      ->check(CLI::Range(1u, 256u));
+  bench_cmd->add_option("--duration", bench.duration,
+                        "How long to measure: 10s, 500ms, 2m (default 10s)");
+  bench_cmd->add_option("--warmup", bench.warmup,
+                        "Load before measuring, not counted (default 1s; 0s for none)");
+  bench_cmd
+      ->add_option("--batch-size", bench.batch_size, "batch: activities per call (default 128)")
+      ->check(CLI::Range(1u, 10000u));
+  bench_cmd
+      ->add_option("--window", bench.window, "stream: requests unanswered per stream (default 64)")
+      ->check(CLI::Range(1u, 4096u));
+  bench_cmd->add_option("--corpus", bench.corpus_path,
+                        "JSON lines: one activity, or {\"activity\", \"delivery\", \"actor\"}, "
+                        "per line ('-': stdin); default: generated activities");
+  bench_cmd
+      ->add_option("--count", bench.count,
+                   "Activities prepared: generated, or the corpus' first (default 10000)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  bench_cmd->add_option("--seed", bench.seed, "Generator seed (default 1)");
+  bench_cmd->add_flag("--creates-only", bench.creates_only, "Generate only Create activities");
+  bench_cmd->add_flag("--store-flags", bench.store_flags,
+                      "Send dry_run = false, so FLAGs fill the review queue (default: dry run)");
+  bench_cmd->add_flag("--json", bench.json, "Print one summary object");
+  bool bench_pretty = false;
+  bench_cmd->add_flag("--pretty", bench_pretty, "Indent the JSON (default on a terminal)");
+
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
@@ -203,6 +252,11 @@ int main(int argc, char** argv) {
     // The corpus itself streams to standard output: no bar when that is the same terminal.
     corpus.output.progress = corpus.output.progress && isatty(STDOUT_FILENO) != 1;
     return fedwall::tools::RunCorpusGenerate(corpus, std::cout, std::cerr);
+  }
+  if (bench_cmd->parsed()) {
+    bench.output = TerminalOutput();
+    bench.output.pretty = bench.output.pretty || bench_pretty;
+    return fedwall::tools::RunBench(bench, std::cout, std::cerr);
   }
   return 0;
 }
