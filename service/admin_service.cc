@@ -17,6 +17,9 @@ namespace {
 namespace v1 = fedwall::v1;
 using google::protobuf::util::TimeUtil;
 
+// Admin calls waiting for the admin thread; more are refused with UNAVAILABLE.
+constexpr size_t kMaxQueuedCalls = 1000;
+
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
@@ -169,12 +172,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Handle(grpc::CallbackServerContext* 
                                                    std::function<grpc::Status()> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!Authenticate(context, reactor)) return reactor;
-  absl::MutexLock lock(&mu_);
-  if (stopping_) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the service is stopping"));
-    return reactor;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_ && queue_.size() < kMaxQueuedCalls) {
+      queue_.push_back([reactor, work = std::move(work)] { reactor->Finish(work()); });
+      return reactor;
+    }
   }
-  queue_.push_back([reactor, work = std::move(work)] { reactor->Finish(work()); });
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the admin service is stopping or has too many calls waiting"));
   return reactor;
 }
 

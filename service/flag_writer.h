@@ -8,8 +8,11 @@
 // So a response that carries a flag_id always follows a durable commit, and the disk is
 // touched once per group, not once per flag.
 //
-// The backlog is bounded (`max_pending` flags): past it Submit fails at once with
-// ResourceExhausted, and the caller answers with an item error instead of queueing forever.
+// The backlog is bounded (`max_pending` flags and `max_pending_bytes`): past it Submit fails at
+// once with ResourceExhausted, and the caller answers with an error instead of queueing
+// forever. A flag past the store's limits (ReviewStoreLimits) fails alone with
+// InvalidArgument; if a group's commit fails, its requests are committed one by one, so one
+// request never fails another's flags.
 //
 // Example:
 //   FlagWriter writer(store.get(), {});
@@ -38,8 +41,10 @@ class FlagWriter {
   using Callback = std::function<void(std::vector<absl::StatusOr<store::AddedFlag>>)>;
 
   struct Options {
-    size_t max_pending = 50'000;   // flags waiting for a commit
-    size_t max_group = 1'000;      // flags in one transaction
+    size_t max_pending = 50'000;                   // flags waiting for a commit
+    size_t max_pending_bytes = size_t{512} << 20;  // their bytes (activities are copied)
+    size_t max_group = 1'000;                      // flags in one transaction
+    size_t max_group_bytes = size_t{64} << 20;     // bytes in one transaction
   };
 
   FlagWriter(store::ReviewStore* store, Options options);
@@ -58,14 +63,17 @@ class FlagWriter {
   struct Request {
     std::vector<store::NewFlag> flags;
     Callback done;
+    size_t bytes = 0;
   };
   void Run();
+  void Commit(std::vector<Request>& group);
 
   store::ReviewStore* const store_;
   const Options options_;
   absl::Mutex mu_;
   std::vector<Request> queue_ ABSL_GUARDED_BY(mu_);
   size_t pending_flags_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

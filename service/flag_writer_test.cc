@@ -71,7 +71,9 @@ TEST(FlagWriterTest, ManySubmittersAllStored) {
 TEST(FlagWriterTest, RefusesPastTheBacklogAndAfterStop) {
   auto store = store::OpenSqliteStore(":memory:");
   ASSERT_TRUE(store.ok());
-  FlagWriter writer(store->get(), {.max_pending = 2, .max_group = 10});
+  FlagWriter::Options options;
+  options.max_pending = 2;
+  FlagWriter writer(store->get(), options);
   std::vector<absl::StatusOr<store::AddedFlag>> results;
   writer.Submit({Flag("a"), Flag("b"), Flag("c")},
                 [&](std::vector<absl::StatusOr<store::AddedFlag>> r) { results = std::move(r); });
@@ -83,6 +85,26 @@ TEST(FlagWriterTest, RefusesPastTheBacklogAndAfterStop) {
                 [&](std::vector<absl::StatusOr<store::AddedFlag>> r) { results = std::move(r); });
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(FlagWriterTest, AFlagPastTheStoreLimitsFailsAloneNotItsGroup) {
+  auto store = store::OpenSqliteStore(":memory:");
+  ASSERT_TRUE(store.ok());
+  FlagWriter writer(store->get(), {});
+  store::NewFlag huge = Flag("https://a.example/huge");
+  huge.actor = std::string(store::ReviewStoreLimits::kMaxStringBytes + 1, 'a');
+  absl::Notification done;
+  std::vector<absl::StatusOr<store::AddedFlag>> results;
+  writer.Submit({Flag("https://a.example/ok1"), huge, Flag("https://a.example/ok2")},
+                [&](std::vector<absl::StatusOr<store::AddedFlag>> r) {
+                  results = std::move(r);
+                  done.Notify();
+                });
+  done.WaitForNotification();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(results[2].ok()) << results[2].status();
 }
 
 }  // namespace

@@ -8,7 +8,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdlib>
+#include <thread>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -139,8 +144,24 @@ int main(int argc, char** argv) {
     }
     fedwall::service::LogInfo(absl::StrCat(received == SIGTERM ? "SIGTERM" : "SIGINT",
                                            ": draining calls in flight (up to ",
-                                           absl::FormatDuration(config.drain_timeout), ")"));
-    (*server)->Shutdown();
+                                           absl::FormatDuration(config.drain_timeout),
+                                           "; a second signal stops at once)"));
+    // Drain on another thread, so a second SIGTERM/SIGINT can still end the process.
+    std::atomic<bool> stopped{false};
+    std::thread drain([&] {
+      (*server)->Shutdown();
+      stopped = true;
+      kill(getpid(), SIGTERM);  // wake the sigwait below
+    });
+    while (true) {
+      int again = 0;
+      if (sigwait(&signals, &again) != 0) continue;
+      if (stopped) break;
+      if (again == SIGHUP) continue;
+      fedwall::service::LogWarning("second signal: stopping without draining");
+      std::_Exit(1);
+    }
+    drain.join();
     fedwall::service::LogInfo("stopped");
     return 0;
   }

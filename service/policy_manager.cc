@@ -85,14 +85,14 @@ ReloadOutcome PolicyManager::Compile(const std::string& reason) {
     compiled_ = result.policy;
     loaded_at_ = absl::Now();
     // Blocks changed while compiling: apply the newest ones to the new rules.
+    auto same = [](const blocklist::Entry& a, const blocklist::Entry& b) {
+      return a.domain == b.domain && a.digest == b.digest && a.written == b.written &&
+             a.severity == b.severity && a.reject_media == b.reject_media &&
+             a.reject_reports == b.reject_reports && a.public_comment == b.public_comment &&
+             a.private_comment == b.private_comment && a.path == b.path && a.line == b.line;
+    };
     std::shared_ptr<const Policy> serving =
-        api_blocks_.size() == blocks.size() &&
-                std::equal(api_blocks_.begin(), api_blocks_.end(), blocks.begin(),
-                           [](const blocklist::Entry& a, const blocklist::Entry& b) {
-                             return a.domain == b.domain && a.severity == b.severity &&
-                                    a.reject_media == b.reject_media &&
-                                    a.reject_reports == b.reject_reports;
-                           })
+        std::equal(api_blocks_.begin(), api_blocks_.end(), blocks.begin(), blocks.end(), same)
             ? result.policy
             : result.policy->WithApiBlocks(api_blocks_);
     current_.store(serving);
@@ -162,18 +162,22 @@ void PolicyManager::Stop() {
 }
 
 void PolicyManager::RequestReload(std::string reason, Callback done) {
-  absl::MutexLock lock(&queue_mu_);
-  if (stopping_) {
-    if (done) {
-      ReloadOutcome stopped;
-      stopped.diagnostics.push_back(
-          {"", 0, 0, Diagnostic::Severity::kError, "the service is stopping"});
-      done(stopped);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!stopping_) {
+      if (std::find(pending_reasons_.begin(), pending_reasons_.end(), reason) ==
+          pending_reasons_.end()) {
+        pending_reasons_.push_back(std::move(reason));
+      }
+      if (done) pending_callbacks_.push_back(std::move(done));
+      return;
     }
-    return;
   }
-  pending_reasons_.push_back(std::move(reason));
-  if (done) pending_callbacks_.push_back(std::move(done));
+  if (done) {  // called without the lock: `done` may call back into the manager
+    ReloadOutcome stopped;
+    stopped.diagnostics.push_back({"", 0, 0, Diagnostic::Severity::kError, "the service is stopping"});
+    done(stopped);
+  }
 }
 
 void PolicyManager::ReloadLoop() {
@@ -203,7 +207,7 @@ void PolicyManager::WatchLoop() {
     return;
   }
   constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                             IN_DELETE | IN_MODIFY | IN_ATTRIB;
+                             IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF;
   size_t watched = 0;
   auto add_tree = [&](const std::filesystem::path& root) {
     std::error_code ec;
@@ -212,7 +216,8 @@ void PolicyManager::WatchLoop() {
         root, std::filesystem::directory_options::skip_permission_denied, ec);
     for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
       if (it.depth() >= kMaxWatchDepth) it.disable_recursion_pending();
-      if (!it->is_directory(ec)) continue;
+      std::error_code entry_ec;  // a broken symlink or a vanished entry: skip just that one
+      if (!it->is_directory(entry_ec)) continue;
       if (watched >= kMaxWatchedDirectories) {
         LogWarning(absl::StrCat("watching only the first ", kMaxWatchedDirectories,
                                 " directories of the policy"));
@@ -225,10 +230,12 @@ void PolicyManager::WatchLoop() {
 
   alignas(inotify_event) char buffer[16 * 1024];
   std::optional<absl::Time> due;
+  std::optional<absl::Time> first_change;  // files that never stop changing still reload
   while (true) {
     int timeout = -1;
     if (due) {
-      timeout = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(*due - absl::Now())));
+      timeout = static_cast<int>(std::max<int64_t>(
+          0, absl::ToInt64Milliseconds(absl::Ceil(*due - absl::Now(), absl::Milliseconds(1)))));
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     int n = ::poll(fds, 2, timeout);
@@ -236,30 +243,43 @@ void PolicyManager::WatchLoop() {
     if (fds[1].revents != 0) break;
     if (n > 0 && (fds[0].revents & POLLIN)) {
       bool relevant = false;
+      bool rescan = false;
       while (true) {
         ssize_t len = ::read(fd, buffer, sizeof buffer);
         if (len <= 0) break;
         for (char* p = buffer; p < buffer + len;) {
           auto* event = reinterpret_cast<inotify_event*>(p);
           std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
-          if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
-              watched < kMaxWatchedDirectories) {
-            // A new subdirectory (lists/, blocklists/): watch it too.
+          if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO))) {
+            // A new subdirectory (lists/, blocklists/): watch it at once, so files written
+            // into it push the reload back too.
             relevant = true;
+            rescan = true;
+          }
+          if (event->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED)) {
+            // The directory (or one below it) was moved or replaced: watch the tree anew.
+            relevant = true;
+            rescan = true;
           }
           if (!IsIgnoredName(name) || event->len == 0) relevant = true;
           if (event->mask & IN_Q_OVERFLOW) relevant = true;
           p += sizeof(inotify_event) + event->len;
         }
       }
+      if (rescan) {
+        // Adding an existing watch again is harmless (inotify returns the same descriptor).
+        watched = 0;
+        add_tree(options_.policy_dir);
+      }
       if (relevant) {
-        due = absl::Now() + options_.debounce;
+        absl::Time now = absl::Now();
+        if (!first_change) first_change = now;
+        due = std::min(now + options_.debounce, *first_change + 10 * options_.debounce);
       }
     }
     if (due && absl::Now() >= *due) {
       due.reset();
-      // Pick up directories created since the last pass (duplicates are harmless: inotify
-      // returns the existing watch).
+      first_change.reset();
       watched = 0;
       add_tree(options_.policy_dir);
       RequestReload("files changed");

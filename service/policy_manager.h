@@ -18,7 +18,7 @@
 //   ReloadOutcome first = manager.LoadInitial(api_blocks);
 //   if (!first.ok) { for (auto& d : first.diagnostics) log(d.ToString()); return 1; }
 //   manager.Start();
-//   std::shared_ptr<const Policy> p = manager.Current();    // on any thread, lock-free
+//   std::shared_ptr<const Policy> p = manager.Current();    // on any thread, never waits on a compile
 //   manager.RequestReload("SIGHUP", [](const ReloadOutcome& r) { ... });
 //
 // Thread-safe, except LoadInitial and Start (call once, before serving) and Stop.

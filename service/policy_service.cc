@@ -130,10 +130,17 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Evaluate(grpc::CallbackServerContex
                                                       const EvaluateRequest* request,
                                                       EvaluateResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  bool queued = pool_->Post([this, reactor, request, response](WorkerPool::Worker& worker) {
+  bool queued = pool_->Post([this, context, reactor, request, response](WorkerPool::Worker& worker) {
+    // A call cancelled (or past its deadline) while queued is not evaluated: this also keeps
+    // a drain short when the queue is long.
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status::CANCELLED);
+      return;
+    }
     std::shared_ptr<const Policy> policy = policies_->Current();
     ItemOutcome outcome = DecideRequest(worker, *policy, *request, limits_, stats_);
     if (outcome.response.has_error()) {
+      // Only a malformed or oversized activity fails before a decision.
       reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    outcome.response.error().message()));
       return;
@@ -171,7 +178,11 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::EvaluateBatch(grpc::CallbackServerC
                      limits_.max_batch_items)));
     return reactor;
   }
-  bool queued = pool_->Post([this, reactor, request, response](WorkerPool::Worker& worker) {
+  bool queued = pool_->Post([this, context, reactor, request, response](WorkerPool::Worker& worker) {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status::CANCELLED);
+      return;
+    }
     std::shared_ptr<const Policy> policy = policies_->Current();
     std::vector<store::NewFlag> flags;
     std::vector<int> flagged;  // index of the response of each flag
@@ -213,7 +224,10 @@ class PolicyServiceImpl::StreamReactor final
     : public grpc::ServerBidiReactor<EvaluateRequest, EvaluateResponse> {
  public:
   explicit StreamReactor(PolicyServiceImpl* service) : service_(service) {
-    reading_ = true;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
     StartRead(&incoming_);
   }
 
@@ -241,6 +255,10 @@ class PolicyServiceImpl::StreamReactor final
     }
     Run(actions);
     bool queued = service_->pool_->Post([this, request](WorkerPool::Worker& worker) {
+      if (Broken()) {  // the client is gone: nobody reads the answer
+        Respond(EvaluateResponse());
+        return;
+      }
       std::shared_ptr<const Policy> policy = service_->policies_->Current();
       ItemOutcome outcome =
           DecideRequest(worker, *policy, *request, service_->limits_, service_->stats_);
@@ -295,6 +313,11 @@ class PolicyServiceImpl::StreamReactor final
     bool write = false;
     bool finish = false;
   };
+
+  bool Broken() {
+    absl::MutexLock lock(&mu_);
+    return broken_;
+  }
 
   void Respond(EvaluateResponse response) {
     Actions actions;

@@ -7,7 +7,8 @@
 // blocks a gRPC thread.
 //
 //   Evaluate        malformed or oversized activity: INVALID_ARGUMENT; a flag that could not
-//                   be stored: UNAVAILABLE (the caller retries; nothing was acknowledged)
+//                   be stored: the store's code (UNAVAILABLE, RESOURCE_EXHAUSTED when its
+//                   backlog is full, INVALID_ARGUMENT past its limits); nothing acknowledged
 //   EvaluateBatch   at most max_batch_items requests (else INVALID_ARGUMENT for the call);
 //                   responses in request order; a bad item gets an item `error`
 //   EvaluateStream  one response per request, matched by request_id (they may come out of

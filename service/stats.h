@@ -44,7 +44,7 @@ class LatencyHistogram {
 
  private:
   static constexpr int kSubBits = 4;                  // 16 sub-buckets per power of two
-  static constexpr int kBuckets = (40 + 1) << kSubBits;  // up to 2^40 ns (~18 minutes)
+  static constexpr int kBuckets = (40 + 1) << kSubBits;  // up to 2^44 ns (~4.9 hours)
   static int BucketOf(uint64_t nanos);
   static uint64_t UpperBoundOf(int bucket);
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
