@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace fedwall::tools {
 
 struct OutputOptions {
@@ -145,6 +147,121 @@ struct BenchOptions {
 // item_errors = responses with an error. Exit 2 on bad options, 1 when the server cannot be
 // reached, the corpus cannot be read or every call failed (the first error is printed).
 int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
+// ----- Moderating through a running fedwalld (docs/cli.md) ----------------------------------
+// These commands talk to the AdminService (tools/admin_client.h). Exit status: 0 done; 1 the
+// server could not be reached, refused the token, did not know the id or refused the request
+// (one line on `err` says which); 2 wrong usage (no --server or --token-file, a bad option).
+
+// Where fedwalld's AdminService is: --server HOST:PORT and --token-file FILE (main.cc takes
+// the defaults from FEDWALL_SERVER and FEDWALL_TOKEN_FILE).
+struct AdminConnectionOptions {
+  std::string server;
+  std::string token_file;
+  absl::Duration connect_timeout = absl::Seconds(5);  // an unreachable server fails this fast
+  absl::Duration call_timeout = absl::Seconds(60);    // per call
+};
+
+struct ReviewListOptions {
+  AdminConnectionOptions connection;
+  std::string status = "pending";  // pending | approved | removed | all
+  std::string rule_id;             // only flags where this rule fired
+  std::string domain;              // only flags whose actor is on this domain or below
+  int32_t limit = 20;              // flags per page, 1..1000
+  std::string page_token;          // from the previous page's hint
+  bool json = false;               // one Flag per line, proto3 JSON, without activityJson
+  OutputOptions output;
+};
+// `fedwall review list`: a page of the queue, oldest first (pending ones by default): a table
+// (id, age, score, actor, rules) that fits 80 columns, and a last line with the command for
+// the next page when there is one (with --json that hint goes to `err`).
+int RunReviewList(const ReviewListOptions& options, std::ostream& out, std::ostream& err);
+
+struct ReviewShowOptions {
+  AdminConnectionOptions connection;
+  std::string id;
+  bool json = false;  // the Flag in proto3 JSON with the activity decoded under "activity"
+  OutputOptions output;
+};
+// `fedwall review show ID`: the actor, time, status and score, the post as a reader sees it
+// (content warning first, text from the HTML with control characters removed, attachments as
+// links) and the rules that fired with their evidence, the matched span highlighted (bold
+// reverse on a terminal, [[...]] otherwise).
+int RunReviewShow(const ReviewShowOptions& options, std::ostream& out, std::ostream& err);
+
+struct ReviewResolveOptions {
+  AdminConnectionOptions connection;
+  std::string id;
+  bool remove = false;        // false: approve
+  bool block_domain = false;  // remove only: also suspend the actor's domain
+  std::string note;
+  // Who decides: --as, else FEDWALL_MODERATOR, else USER (the environment is read when this
+  // is empty).
+  std::string moderator;
+  OutputOptions output;
+};
+// `fedwall review approve ID` / `fedwall review remove ID [--block-domain]`: one line saying
+// what was done.
+int RunReviewResolve(const ReviewResolveOptions& options, std::ostream& out, std::ostream& err);
+
+struct BlocksListOptions {
+  AdminConnectionOptions connection;
+  bool json = false;  // one DomainBlock per line in proto3 JSON
+  OutputOptions output;
+};
+// `fedwall blocks list`: the API-made domain blocks, sorted by domain.
+int RunBlocksList(const BlocksListOptions& options, std::ostream& out, std::ostream& err);
+
+struct BlocksAddOptions {
+  AdminConnectionOptions connection;
+  std::string domain;
+  std::string severity;  // suspend | silence | noop (required)
+  bool reject_media = false;
+  bool reject_reports = false;
+  std::string comment;          // public
+  std::string private_comment;  // for moderators
+  OutputOptions output;
+};
+// `fedwall blocks add DOMAIN --severity S`: adds or replaces the API block of DOMAIN.
+int RunBlocksAdd(const BlocksAddOptions& options, std::ostream& out, std::ostream& err);
+
+struct BlocksRemoveOptions {
+  AdminConnectionOptions connection;
+  std::string domain;
+  OutputOptions output;
+};
+// `fedwall blocks remove DOMAIN`: removes the API block of DOMAIN (exit 1 when there is none).
+int RunBlocksRemove(const BlocksRemoveOptions& options, std::ostream& out, std::ostream& err);
+
+struct BlocksImportOptions {
+  AdminConnectionOptions connection;
+  std::string file;              // "-" for standard input
+  std::string format;            // empty: the server detects it
+  std::string default_severity;  // suspend | silence | noop; empty: the server's (suspend)
+  bool replace = false;          // the file's entries replace existing blocks
+  size_t max_file_bytes = 16 << 20;  // fedwalld's default message limit
+  OutputOptions output;
+};
+// `fedwall blocks import FILE`: one ImportDomainBlocks call (applied by the server in one
+// transaction); prints "N added, N changed, N unchanged, N skipped" and every skipped row as
+// FILE:LINE: reason. A waiting indicator on a terminal, nothing when piped.
+int RunBlocksImport(const BlocksImportOptions& options, std::ostream& out, std::ostream& err);
+
+struct PolicyStatusOptions {
+  AdminConnectionOptions connection;
+  bool json = false;  // the GetPolicyResponse in proto3 JSON, one line
+  OutputOptions output;
+};
+// `fedwall policy status`: the live version, when it was loaded, counts and warnings.
+int RunPolicyStatus(const PolicyStatusOptions& options, std::ostream& out, std::ostream& err);
+
+struct PolicyReloadOptions {
+  AdminConnectionOptions connection;
+  OutputOptions output;
+};
+// `fedwall policy reload`: recompiles the server's policy; prints the new version, or every
+// diagnostic as path:line:col: error: message and exit 1 (the old policy keeps serving).
+int RunPolicyReload(const PolicyReloadOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace fedwall::tools
 

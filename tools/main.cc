@@ -23,6 +23,17 @@ fedwall::tools::OutputOptions TerminalOutput() {
   return o;
 }
 
+// --server and --token-file of the commands that talk to fedwalld, with their defaults from
+// the environment.
+void AddConnectionOptions(CLI::App* cmd, fedwall::tools::AdminConnectionOptions* connection) {
+  cmd->add_option("--server", connection->server,
+                  "HOST:PORT of fedwalld's AdminService (default: FEDWALL_SERVER)")
+      ->envname("FEDWALL_SERVER");
+  cmd->add_option("--token-file", connection->token_file,
+                  "File with the admin token, first line (default: FEDWALL_TOKEN_FILE)")
+      ->envname("FEDWALL_TOKEN_FILE");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,6 +209,136 @@ int main(int argc, char** argv) {
   bool bench_pretty = false;
   bench_cmd->add_flag("--pretty", bench_pretty, "Indent the JSON (default on a terminal)");
 
+  // ----- Moderating through a running fedwalld -------------------------------------------
+  auto* review_cmd = app.add_subcommand(
+      "review", "Work through the review queue of a running fedwalld: list, show, approve, remove");
+  review_cmd->require_subcommand(1);
+
+  fedwall::tools::ReviewListOptions review_list;
+  auto* review_list_cmd = review_cmd->add_subcommand(
+      "list",
+      "A page of flags, oldest first (pending ones by default): id, age, score, actor, rules");
+  AddConnectionOptions(review_list_cmd, &review_list.connection);
+  review_list_cmd
+      ->add_option("--status", review_list.status,
+                   "pending, approved, removed or all (default pending)")
+      ->check(CLI::IsMember({"pending", "approved", "removed", "all"}));
+  review_list_cmd->add_option("--rule", review_list.rule_id, "Only flags where this rule fired");
+  review_list_cmd->add_option("--domain", review_list.domain,
+                              "Only flags whose actor is on this domain (or a subdomain)");
+  review_list_cmd->add_option("--limit", review_list.limit, "Flags per page (default 20)")
+      ->check(CLI::Range(1, 1000));
+  review_list_cmd->add_option("--page-token", review_list.page_token,
+                              "Continue from where the previous page ended");
+  review_list_cmd->add_flag("--json",
+                            review_list.json,
+                            "One Flag per line in proto3 JSON (without the stored activity)");
+
+  fedwall::tools::ReviewShowOptions review_show;
+  auto* review_show_cmd = review_cmd->add_subcommand(
+      "show",
+      "One flag: actor, time, status, score, the post as a reader sees it, the rules that "
+      "fired with the matched text highlighted");
+  AddConnectionOptions(review_show_cmd, &review_show.connection);
+  review_show_cmd->add_option("ID", review_show.id, "The flag's id")->required();
+  review_show_cmd->add_flag(
+      "--json", review_show.json,
+      "The Flag in proto3 JSON, one line, with the stored activity decoded under \"activity\"");
+
+  fedwall::tools::ReviewResolveOptions review_approve;
+  auto* review_approve_cmd =
+      review_cmd->add_subcommand("approve", "Let a flagged post stand");
+  AddConnectionOptions(review_approve_cmd, &review_approve.connection);
+  review_approve_cmd->add_option("ID", review_approve.id, "The flag's id")->required();
+  review_approve_cmd->add_option("--note", review_approve.note, "A note for the record");
+  review_approve_cmd->add_option(
+      "--as", review_approve.moderator,
+      "The moderator's name (default: FEDWALL_MODERATOR, else USER)");
+
+  fedwall::tools::ReviewResolveOptions review_remove;
+  review_remove.remove = true;
+  auto* review_remove_cmd = review_cmd->add_subcommand(
+      "remove", "Remove a flagged post; with --block-domain also suspend its actor's domain");
+  AddConnectionOptions(review_remove_cmd, &review_remove.connection);
+  review_remove_cmd->add_option("ID", review_remove.id, "The flag's id")->required();
+  review_remove_cmd->add_flag("--block-domain", review_remove.block_domain,
+                              "Also suspend the actor's domain (never weakens an existing block)");
+  review_remove_cmd->add_option("--note", review_remove.note, "A note for the record");
+  review_remove_cmd->add_option(
+      "--as", review_remove.moderator,
+      "The moderator's name (default: FEDWALL_MODERATOR, else USER)");
+
+  auto* blocks_cmd = app.add_subcommand(
+      "blocks", "Manage the API-made domain blocks of a running fedwalld: list, add, remove, import");
+  blocks_cmd->require_subcommand(1);
+
+  fedwall::tools::BlocksListOptions blocks_list;
+  auto* blocks_list_cmd =
+      blocks_cmd->add_subcommand("list", "The API-made domain blocks, sorted by domain");
+  AddConnectionOptions(blocks_list_cmd, &blocks_list.connection);
+  blocks_list_cmd->add_flag("--json", blocks_list.json,
+                            "One DomainBlock per line in proto3 JSON");
+
+  fedwall::tools::BlocksAddOptions blocks_add;
+  auto* blocks_add_cmd = blocks_cmd->add_subcommand(
+      "add", "Block a domain and its subdomains (replaces its API block); applies at once");
+  AddConnectionOptions(blocks_add_cmd, &blocks_add.connection);
+  blocks_add_cmd->add_option("DOMAIN", blocks_add.domain, "The domain (any form; normalised)")
+      ->required();
+  blocks_add_cmd->add_option("--severity", blocks_add.severity, "suspend, silence or noop")
+      ->required()
+      ->check(CLI::IsMember({"suspend", "silence", "noop"}));
+  blocks_add_cmd->add_flag("--reject-media", blocks_add.reject_media,
+                           "Strip media from its activities");
+  blocks_add_cmd->add_flag("--reject-reports", blocks_add.reject_reports,
+                           "Reject its reports (Flag activities)");
+  blocks_add_cmd->add_option("--comment", blocks_add.comment, "Reason shown publicly");
+  blocks_add_cmd->add_option("--private-comment", blocks_add.private_comment,
+                             "Note for moderators only");
+
+  fedwall::tools::BlocksRemoveOptions blocks_remove;
+  auto* blocks_remove_cmd =
+      blocks_cmd->add_subcommand("remove", "Remove the API-made block of a domain");
+  AddConnectionOptions(blocks_remove_cmd, &blocks_remove.connection);
+  blocks_remove_cmd->add_option("DOMAIN", blocks_remove.domain, "The domain")->required();
+
+  fedwall::tools::BlocksImportOptions blocks_import;
+  auto* blocks_import_cmd = blocks_cmd->add_subcommand(
+      "import",
+      "Import a blocklist in any supported format in one transaction; prints `N added, N "
+      "changed, N unchanged, N skipped` and each skipped row as FILE:LINE: reason");
+  AddConnectionOptions(blocks_import_cmd, &blocks_import.connection);
+  blocks_import_cmd->add_option("FILE", blocks_import.file, "The blocklist ('-': stdin)")
+      ->required();
+  blocks_import_cmd->add_option("--format", blocks_import.format,
+                                "mastodon_csv, fediblockhole_csv, mastodon_api_json, "
+                                "gotosocial_json, rapidblock_json, plain (default: detected)");
+  blocks_import_cmd
+      ->add_option("--default-severity", blocks_import.default_severity,
+                   "Severity for formats without one: suspend, silence, noop (default suspend)")
+      ->check(CLI::IsMember({"suspend", "silence", "noop"}));
+  blocks_import_cmd->add_flag("--replace", blocks_import.replace,
+                              "The file's entries replace existing blocks (default: an import "
+                              "never weakens a block)");
+
+  auto* policy_cmd =
+      app.add_subcommand("policy", "The live policy of a running fedwalld: status, reload");
+  policy_cmd->require_subcommand(1);
+
+  fedwall::tools::PolicyStatusOptions policy_status;
+  auto* policy_status_cmd = policy_cmd->add_subcommand(
+      "status", "The live policy's version, load time, rule/pattern/domain counts and warnings");
+  AddConnectionOptions(policy_status_cmd, &policy_status.connection);
+  policy_status_cmd->add_flag("--json", policy_status.json,
+                              "The GetPolicyResponse in proto3 JSON, one line");
+
+  fedwall::tools::PolicyReloadOptions policy_reload;
+  auto* policy_reload_cmd = policy_cmd->add_subcommand(
+      "reload",
+      "Recompile the server's policy; on errors print every diagnostic and exit 1 (the old "
+      "policy keeps serving)");
+  AddConnectionOptions(policy_reload_cmd, &policy_reload.connection);
+
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
@@ -257,6 +398,46 @@ int main(int argc, char** argv) {
     bench.output = TerminalOutput();
     bench.output.pretty = bench.output.pretty || bench_pretty;
     return fedwall::tools::RunBench(bench, std::cout, std::cerr);
+  }
+  if (review_list_cmd->parsed()) {
+    review_list.output = TerminalOutput();
+    return fedwall::tools::RunReviewList(review_list, std::cout, std::cerr);
+  }
+  if (review_show_cmd->parsed()) {
+    review_show.output = TerminalOutput();
+    return fedwall::tools::RunReviewShow(review_show, std::cout, std::cerr);
+  }
+  if (review_approve_cmd->parsed()) {
+    review_approve.output = TerminalOutput();
+    return fedwall::tools::RunReviewResolve(review_approve, std::cout, std::cerr);
+  }
+  if (review_remove_cmd->parsed()) {
+    review_remove.output = TerminalOutput();
+    return fedwall::tools::RunReviewResolve(review_remove, std::cout, std::cerr);
+  }
+  if (blocks_list_cmd->parsed()) {
+    blocks_list.output = TerminalOutput();
+    return fedwall::tools::RunBlocksList(blocks_list, std::cout, std::cerr);
+  }
+  if (blocks_add_cmd->parsed()) {
+    blocks_add.output = TerminalOutput();
+    return fedwall::tools::RunBlocksAdd(blocks_add, std::cout, std::cerr);
+  }
+  if (blocks_remove_cmd->parsed()) {
+    blocks_remove.output = TerminalOutput();
+    return fedwall::tools::RunBlocksRemove(blocks_remove, std::cout, std::cerr);
+  }
+  if (blocks_import_cmd->parsed()) {
+    blocks_import.output = TerminalOutput();
+    return fedwall::tools::RunBlocksImport(blocks_import, std::cout, std::cerr);
+  }
+  if (policy_status_cmd->parsed()) {
+    policy_status.output = TerminalOutput();
+    return fedwall::tools::RunPolicyStatus(policy_status, std::cout, std::cerr);
+  }
+  if (policy_reload_cmd->parsed()) {
+    policy_reload.output = TerminalOutput();
+    return fedwall::tools::RunPolicyReload(policy_reload, std::cout, std::cerr);
   }
   return 0;
 }
