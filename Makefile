@@ -14,7 +14,8 @@ HYPERSCAN := $(if $(filter amd64 i386,$(ARCH)),libhyperscan-dev,libvectorscan-de
 DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   $(HYPERSCAN) libre2-dev libabsl-dev libsimdjson-dev libicu-dev libsqlite3-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libssl-dev \
+  libcpp-httplib-dev chromium
 
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
@@ -32,6 +33,14 @@ deps:
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# The review page's browser test drives Debian's chromium with playwright-core from npm
+	@# (pinned in tests/browser/package-lock.json; never a downloaded browser).
+	@if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "Installing tests/browser's npm packages (npm ci)"; \
+	    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error; \
+	  else echo "npm not found: the browser test will be skipped"; fi; \
 	fi
 
 configure: deps

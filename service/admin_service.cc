@@ -63,17 +63,6 @@ void ToProto(const store::Flag& f, v1::Flag* out) {
   out->set_note(f.note);
 }
 
-// A domain from a request, normalised; InvalidArgument naming the field.
-absl::StatusOr<std::string> RequestDomain(std::string_view domain, std::string_view field) {
-  if (domain.empty()) return absl::InvalidArgumentError(absl::StrCat(std::string(field), " is required"));
-  absl::StatusOr<std::string> normalised = text::NormalizeDomain(domain);
-  if (!normalised.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(field), " \"", std::string(domain), "\" is not a valid domain: ", normalised.status().message()));
-  }
-  return normalised;
-}
-
 store::BlockSeverity StoreSeverity(v1::Severity s) {
   switch (s) {
     case v1::SEVERITY_NOOP: return store::BlockSeverity::kNoop;
@@ -105,26 +94,9 @@ bool CheckBearerToken(std::string_view authorization, std::string_view token) {
   return scheme_ok && token_ok;
 }
 
-std::vector<blocklist::Entry> ToBlocklistEntries(const std::vector<store::DomainBlock>& blocks) {
-  std::vector<blocklist::Entry> entries;
-  entries.reserve(blocks.size());
-  for (const store::DomainBlock& b : blocks) {
-    blocklist::Entry e;
-    e.domain = b.domain;
-    e.written = b.domain;
-    e.severity = static_cast<blocklist::Severity>(b.severity);
-    e.reject_media = b.reject_media;
-    e.reject_reports = b.reject_reports;
-    e.public_comment = b.public_comment;
-    e.private_comment = b.private_comment;
-    entries.push_back(std::move(e));
-  }
-  return entries;
-}
-
 AdminServiceImpl::AdminServiceImpl(std::string token, PolicyManager* policies,
-                                   store::ReviewStore* store, Stats* stats)
-    : token_(std::move(token)), policies_(policies), store_(store), stats_(stats),
+                                   store::ReviewStore* store, AdminOps* ops, Stats* stats)
+    : token_(std::move(token)), policies_(policies), store_(store), ops_(ops), stats_(stats),
       thread_([this] { Run(); }) {}
 
 AdminServiceImpl::~AdminServiceImpl() { Stop(); }
@@ -184,13 +156,6 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Handle(grpc::CallbackServerContext* 
   return reactor;
 }
 
-absl::Status AdminServiceImpl::RefreshBlocks() {
-  absl::StatusOr<std::vector<store::DomainBlock>> blocks = store_->ListDomainBlocks();
-  if (!blocks.ok()) return blocks.status();
-  policies_->SetApiBlocks(ToBlocklistEntries(*blocks));
-  return absl::OkStatus();
-}
-
 grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(grpc::CallbackServerContext* context,
                                                       const v1::GetPolicyRequest* /*request*/,
                                                       v1::GetPolicyResponse* response) {
@@ -247,9 +212,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDomainBlock(
     block.public_comment = request->block().public_comment();
     block.private_comment = request->block().private_comment();
     block.updated_at = absl::Now();
-    absl::StatusOr<store::PutBlocksResult> put = store_->PutDomainBlocks({&block, 1}, /*replace=*/true);
+    absl::StatusOr<store::PutBlocksResult> put = ops_->PutDomainBlocks({&block, 1}, /*replace=*/true);
     if (!put.ok()) return ToGrpc(put.status());
-    if (absl::Status s = RefreshBlocks(); !s.ok()) return ToGrpc(s);
     LogInfo(absl::StrCat("domain block set: ", block.domain));
     ToProto(put->stored.at(0), response);
     return grpc::Status::OK;
@@ -262,14 +226,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteDomainBlock(
   return Handle(context, [this, request] {
     absl::StatusOr<std::string> domain = RequestDomain(request->domain(), "domain");
     if (!domain.ok()) return ToGrpc(domain.status());
-    absl::StatusOr<bool> deleted = store_->DeleteDomainBlock(*domain);
+    absl::StatusOr<bool> deleted = ops_->DeleteDomainBlock(*domain);
     if (!deleted.ok()) return ToGrpc(deleted.status());
     if (!*deleted) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           absl::StrCat("no API-made block for ", *domain,
                                        " (blocks from the policy's blocklist files are changed there)"));
     }
-    if (absl::Status s = RefreshBlocks(); !s.ok()) return ToGrpc(s);
     LogInfo(absl::StrCat("domain block removed: ", *domain));
     return grpc::Status::OK;
   });
@@ -314,14 +277,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ImportDomainBlocks(
       b.updated_at = now;
       blocks.push_back(std::move(b));
     }
-    absl::StatusOr<store::PutBlocksResult> put = store_->PutDomainBlocks(blocks, request->replace());
+    absl::StatusOr<store::PutBlocksResult> put = ops_->PutDomainBlocks(blocks, request->replace());
     if (!put.ok()) return ToGrpc(put.status());
     response->set_added(put->added);
     response->set_changed(put->changed);
     response->set_unchanged(put->unchanged);
-    if (put->added + put->changed > 0) {
-      if (absl::Status s = RefreshBlocks(); !s.ok()) return ToGrpc(s);
-    }
     LogInfo(absl::StrCat("domain blocks imported (", blocklist::FormatName(parsed->format), "): ",
                          put->added, " added, ", put->changed, " changed, ", put->unchanged,
                          " unchanged, ", response->skipped_size(), " skipped"));
@@ -352,7 +312,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListFlags(grpc::CallbackServerContex
     query.page_size = request->page_size();
     query.page_token = request->page_token();
     query.include_activity = false;
-    absl::StatusOr<store::FlagPage> page = store_->ListFlags(query);
+    absl::StatusOr<store::FlagPage> page = ops_->ListFlags(query);
     if (!page.ok()) return ToGrpc(page.status());
     for (const store::Flag& f : page->flags) ToProto(f, response->add_flags());
     response->set_next_page_token(page->next_page_token);
@@ -364,7 +324,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetFlag(grpc::CallbackServerContext*
                                                     const v1::GetFlagRequest* request,
                                                     v1::Flag* response) {
   return Handle(context, [this, request, response] {
-    absl::StatusOr<store::Flag> flag = store_->GetFlag(request->id());
+    absl::StatusOr<store::Flag> flag = ops_->GetFlag(request->id());
     if (!flag.ok()) return ToGrpc(flag.status());
     ToProto(*flag, response);
     return grpc::Status::OK;
@@ -380,33 +340,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ResolveFlag(grpc::CallbackServerCont
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "resolution must be FLAG_STATUS_APPROVED or FLAG_STATUS_REMOVED");
     }
-    absl::StatusOr<store::Flag> flag = store_->GetFlag(request->id());
-    if (!flag.ok()) return ToGrpc(flag.status());
-    if (request->block_domain() && flag->data.actor_domain.empty()) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "the flagged activity has no actor domain to block");
-    }
-    store::Resolution resolution;
-    resolution.id = request->id();
-    resolution.status = static_cast<store::FlagStatus>(request->resolution());
-    resolution.moderator = request->moderator();
-    resolution.note = request->note();
-    resolution.at = absl::Now();
-    absl::StatusOr<store::Flag> resolved = store_->ResolveFlag(resolution);
+    ResolveRequest resolve;
+    resolve.id = request->id();
+    resolve.resolution = static_cast<store::FlagStatus>(request->resolution());
+    resolve.note = request->note();
+    resolve.moderator = request->moderator();
+    resolve.block_domain = request->block_domain();
+    absl::StatusOr<store::Flag> resolved = ops_->ResolveFlag(resolve);
     if (!resolved.ok()) return ToGrpc(resolved.status());
-    if (request->block_domain()) {
-      store::DomainBlock block;
-      block.domain = resolved->data.actor_domain;
-      block.severity = store::BlockSeverity::kSuspend;
-      block.private_comment = absl::StrCat("flag ", resolved->id,
-                                           request->moderator().empty() ? "" : " by ",
-                                           request->moderator());
-      block.updated_at = absl::Now();
-      absl::StatusOr<store::PutBlocksResult> put = store_->PutDomainBlocks({&block, 1}, /*replace=*/false);
-      if (!put.ok()) return ToGrpc(put.status());
-      if (absl::Status s = RefreshBlocks(); !s.ok()) return ToGrpc(s);
-      LogInfo(absl::StrCat("domain ", block.domain, " suspended from flag ", resolved->id));
-    }
     ToProto(*resolved, response);
     return grpc::Status::OK;
   });

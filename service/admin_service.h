@@ -33,6 +33,7 @@
 #pragma GCC diagnostic ignored "-Woverloaded-virtual"
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #pragma GCC diagnostic pop
+#include "service/admin_ops.h"
 #include "service/policy_manager.h"
 #include "service/stats.h"
 #include "service/store/review_store.h"
@@ -43,13 +44,12 @@ namespace fedwall::service {
 // given token length). False when `token` is empty.
 bool CheckBearerToken(std::string_view authorization, std::string_view token);
 
-// API-made blocks as engine blocklist entries (path "", so decisions name them "API block").
-std::vector<blocklist::Entry> ToBlocklistEntries(const std::vector<store::DomainBlock>& blocks);
-
 class AdminServiceImpl final : public fedwall::v1::AdminService::CallbackService {
  public:
+  // Flag and block changes go through `ops` (shared with the review page); all pointers are
+  // borrowed and must outlive the service.
   AdminServiceImpl(std::string token, PolicyManager* policies, store::ReviewStore* store,
-                   Stats* stats);
+                   AdminOps* ops, Stats* stats);
   ~AdminServiceImpl() override;  // Stop()
   // Runs the admin calls still queued, then joins the admin thread.
   void Stop();
@@ -91,13 +91,12 @@ class AdminServiceImpl final : public fedwall::v1::AdminService::CallbackService
   // Authenticates, then runs `work` on the admin thread and finishes with its status.
   grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
                                    std::function<grpc::Status()> work);
-  // After a block change: hands the stored blocks to the policy manager.
-  absl::Status RefreshBlocks();
   void Run();
 
   const std::string token_;
   PolicyManager* const policies_;
   store::ReviewStore* const store_;
+  AdminOps* const ops_;
   Stats* const stats_;
 
   absl::Mutex mu_;

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--admin-listen", admin_listen,
                  "Serve the AdminService only on this address (default: on --listen)");
   app.add_option("--admin-http-listen", admin_http_listen,
-                 "Review page and /metrics (not served yet)");
+                 "Admin HTTP port: review page and /metrics, host:port (default: off)");
   app.add_option("--workers", workers, "Evaluation threads (default: one per core)")
       ->check(CLI::Range(0, 256));
   app.add_flag("--no-watch", no_watch, "Do not reload when files in the policy directory change");
@@ -99,9 +99,6 @@ int main(int argc, char** argv) {
     std::cerr << "fedwalld: " << s.message() << "\n";
     return 2;
   }
-  if (!config.admin_http_listen.empty()) {
-    fedwall::service::LogWarning("admin_http_listen is not served yet (review page and /metrics come later); ignored");
-  }
 
   // Debian's abseil is built with the Mutex deadlock detector on (a graph of every lock
   // order, updated on each acquisition: several percent of a decision's CPU); fedwalld's locks
@@ -129,6 +126,9 @@ int main(int argc, char** argv) {
   std::cout << "listening on " << (*server)->address() << std::endl;
   if ((*server)->admin_address() != (*server)->address()) {
     std::cout << "admin listening on " << (*server)->admin_address() << std::endl;
+  }
+  if (!(*server)->admin_http_address().empty()) {
+    std::cout << "admin http listening on " << (*server)->admin_http_address() << std::endl;
   }
   fedwall::service::LogInfo(absl::StrCat(
       "fedwalld ", FEDWALL_VERSION, " serving policy ", (*server)->policy_version().substr(0, 12),

@@ -11,8 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "service/admin_ops.h"
 #include "service/admin_service.h"
 #include "service/flag_writer.h"
+#include "service/http/admin_http_server.h"
 #include "service/log.h"
 #include "service/policy_manager.h"
 #include "service/policy_service.h"
@@ -38,6 +40,9 @@ class ServerImpl final : public Server {
 
   std::string address() const override { return address_; }
   std::string admin_address() const override { return admin_address_; }
+  std::string admin_http_address() const override {
+    return admin_http_ ? admin_http_->address() : std::string();
+  }
   std::string policy_version() const override { return policies_->Current()->version(); }
   void RequestReload(const std::string& reason) override { policies_->RequestReload(reason); }
   void Shutdown() override;
@@ -54,7 +59,9 @@ class ServerImpl final : public Server {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FlagWriter> flags_;
   std::unique_ptr<PolicyServiceImpl> policy_service_;
+  std::unique_ptr<AdminOps> admin_ops_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<http::AdminHttpServer> admin_http_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::string address_;
@@ -116,7 +123,9 @@ absl::Status ServerImpl::Init() {
   limits.max_stream_in_flight = config_.max_stream_in_flight;
   policy_service_ = std::make_unique<PolicyServiceImpl>(policies_.get(), pool_.get(), flags_.get(),
                                                         &stats_, limits);
-  admin_service_ = std::make_unique<AdminServiceImpl>(token, policies_.get(), store_.get(), &stats_);
+  admin_ops_ = std::make_unique<AdminOps>(policies_.get(), store_.get());
+  admin_service_ = std::make_unique<AdminServiceImpl>(token, policies_.get(), store_.get(),
+                                                      admin_ops_.get(), &stats_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -131,6 +140,15 @@ absl::Status ServerImpl::Init() {
         Listen(config_.admin_listen, /*data_plane=*/false, /*admin=*/true, &admin_address_);
     if (!admin.ok()) return admin.status();
     admin_server_ = *std::move(admin);
+  }
+  if (!config_.admin_http_listen.empty()) {
+    http::AdminHttpOptions http_options;
+    http_options.listen = config_.admin_http_listen;
+    http_options.token = token;
+    absl::StatusOr<std::unique_ptr<http::AdminHttpServer>> started =
+        http::AdminHttpServer::Start(http_options, admin_ops_.get(), &stats_);
+    if (!started.ok()) return started.status();
+    admin_http_ = *std::move(started);
   }
   policies_->Start();
   return absl::OkStatus();
@@ -167,6 +185,7 @@ void ServerImpl::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   absl::Time deadline = absl::Now() + config_.drain_timeout;
+  if (admin_http_) admin_http_->Stop();  // finishes the requests being served
   for (grpc::Server* s : {server_.get(), admin_server_.get()}) {
     if (s == nullptr) continue;
     if (grpc::HealthCheckServiceInterface* health = s->GetHealthCheckService()) {

@@ -1,5 +1,6 @@
-// Server: fedwalld assembled: the store, the live policy, the worker pool, the flag writer and
-// the two gRPC services (plus grpc.health.v1 and server reflection) on their ports.
+// Server: fedwalld assembled: the store, the live policy, the worker pool, the flag writer,
+// the two gRPC services (plus grpc.health.v1 and server reflection) on their ports, and, when
+// admin_http_listen is set, the admin HTTP port (review page and /metrics, service/http/).
 //
 // Start() refuses to start, with a message saying why, when the configuration, the token
 // file, the store or the policy is not usable (the policy's diagnostics are logged, each as
@@ -11,6 +12,7 @@
 //       fedwall::service::Server::Start(config);
 //   if (!server.ok()) { std::cerr << server.status().message() << "\n"; return 1; }
 //   std::cout << "listening on " << (*server)->address() << "\n";
+//   if (!(*server)->admin_http_address().empty()) ... "admin http listening on ..."
 //   ... (*server)->RequestReload("SIGHUP");
 //   (*server)->Shutdown();
 //
@@ -35,6 +37,8 @@ class Server {
   virtual std::string address() const = 0;
   // Where the AdminService is served: address() unless admin_listen is set.
   virtual std::string admin_address() const = 0;
+  // "host:port" of the admin HTTP port (review page, /metrics); "" when it is off.
+  virtual std::string admin_http_address() const = 0;
   // The version of the serving policy.
   virtual std::string policy_version() const = 0;
 

@@ -34,7 +34,7 @@ struct ServiceConfig {
   std::string listen = "127.0.0.1:50051";  // gRPC address; port 0 picks a free port
   std::string admin_listen;                // AdminService only there when set; "" = on `listen`
   std::string admin_token_file;   // file holding the admin bearer token; "" = admin refused
-  std::string admin_http_listen;  // review page and /metrics (not served yet); "" = off
+  std::string admin_http_listen;  // review page and /metrics (HTTP); "" = off
   int workers = 0;                // evaluation threads; 0 = one per core
   absl::Duration drain_timeout = absl::Seconds(5);  // SIGTERM: wait this long for calls
 
