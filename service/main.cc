@@ -7,16 +7,15 @@
 // the main thread, so no work happens in a signal handler.
 #include <pthread.h>
 #include <signal.h>
-
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <cstdlib>
-#include <thread>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -37,19 +36,27 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "Configuration file (TOML), e.g. fedwall.toml")
       ->check(CLI::ExistingFile);
   std::string listen, policy, store, token_file, admin_listen, admin_http_listen;
+  std::string tls_cert, tls_key, admin_client_ca;
   int workers = -1;
   bool no_watch = false;
   std::string max_activity_bytes, max_message_bytes;
   size_t max_batch_items = 0;
-  app.add_option("--listen", listen, "gRPC address, host:port (default 127.0.0.1:50051; port 0: any)");
+  app.add_option("--listen", listen,
+                 "gRPC address, host:port (default 127.0.0.1:50051; port 0: any)");
   app.add_option("--policy", policy, "Policy directory (default rules)");
   app.add_option("--store", store, "Review store: a SQLite file (default fedwall.db)");
   app.add_option("--admin-token-file", token_file,
-                 "File holding the AdminService bearer token (without it the AdminService refuses every call)");
+                 "File holding the AdminService bearer token (without it the AdminService refuses "
+                 "every call)");
   app.add_option("--admin-listen", admin_listen,
                  "Serve the AdminService only on this address (default: on --listen)");
   app.add_option("--admin-http-listen", admin_http_listen,
                  "Admin HTTP port: review page and /metrics, host:port (default: off)");
+  app.add_option("--tls-cert", tls_cert,
+                 "PEM certificate chain: serve gRPC over TLS (with --tls-key; default: plaintext)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (unencrypted)");
+  app.add_option("--admin-client-ca", admin_client_ca,
+                 "PEM CA: the AdminService port requires client certificates it signed (mTLS)");
   app.add_option("--workers", workers, "Evaluation threads (default: one per core)")
       ->check(CLI::Range(0, 256));
   app.add_flag("--no-watch", no_watch, "Do not reload when files in the policy directory change");
@@ -57,7 +64,8 @@ int main(int argc, char** argv) {
                  "Largest activity accepted: bytes, or 512KiB, 1MiB... (default 1MiB)");
   app.add_option("--max-message-bytes", max_message_bytes,
                  "Largest gRPC message accepted: bytes, or 16MiB... (default 16MiB)");
-  app.add_option("--max-batch-items", max_batch_items, "Most activities in one EvaluateBatch (default 1024)");
+  app.add_option("--max-batch-items", max_batch_items,
+                 "Most activities in one EvaluateBatch (default 1024)");
 
   try {
     app.parse(argc, argv);
@@ -81,6 +89,9 @@ int main(int argc, char** argv) {
   if (!token_file.empty()) config.admin_token_file = token_file;
   if (!admin_listen.empty()) config.admin_listen = admin_listen;
   if (!admin_http_listen.empty()) config.admin_http_listen = admin_http_listen;
+  if (!tls_cert.empty()) config.tls_cert_file = tls_cert;
+  if (!tls_key.empty()) config.tls_key_file = tls_key;
+  if (!admin_client_ca.empty()) config.admin_client_ca_file = admin_client_ca;
   if (workers >= 0) config.workers = workers;
   if (no_watch) config.watch = false;
   for (auto [flag, text, target] :
@@ -132,7 +143,12 @@ int main(int argc, char** argv) {
   }
   fedwall::service::LogInfo(absl::StrCat(
       "fedwalld ", FEDWALL_VERSION, " serving policy ", (*server)->policy_version().substr(0, 12),
-      " from ", config.policy_dir, " on ", (*server)->address(), "; review store ", config.store));
+      " from ", config.policy_dir, " on ", (*server)->address(),
+      config.tls_cert_file.empty() ? " (plaintext gRPC)"
+      : config.admin_client_ca_file.empty()
+          ? " (TLS)"
+          : " (TLS; the AdminService port requires client certificates)",
+      "; review store ", config.store));
 
   while (true) {
     int received = 0;
@@ -142,10 +158,9 @@ int main(int argc, char** argv) {
       (*server)->RequestReload("SIGHUP");
       continue;
     }
-    fedwall::service::LogInfo(absl::StrCat(received == SIGTERM ? "SIGTERM" : "SIGINT",
-                                           ": draining calls in flight (up to ",
-                                           absl::FormatDuration(config.drain_timeout),
-                                           "; a second signal stops at once)"));
+    fedwall::service::LogInfo(absl::StrCat(
+        received == SIGTERM ? "SIGTERM" : "SIGINT", ": draining calls in flight (up to ",
+        absl::FormatDuration(config.drain_timeout), "; a second signal stops at once)"));
     // Drain on another thread, so a second SIGTERM/SIGINT can still end the process.
     std::atomic<bool> stopped{false};
     std::thread drain([&] {

@@ -3,7 +3,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
 
+#include <cstdio>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -24,6 +27,20 @@
 
 namespace fedwall::service {
 namespace {
+
+// Admin tokens shorter than this get a warning at start.
+constexpr size_t kShortToken = 16;
+
+// Warns when `path` (a secret: the token file, the TLS key) can be read by other users.
+void WarnIfReadableByOthers(const std::string& path, std::string_view setting) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return;
+  char mode[8];
+  std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  LogWarning(absl::StrCat(absl::string_view(setting.data(), setting.size()), " ", path,
+                          " can be read or written by other users (mode ", mode,
+                          "); chmod 600 it"));
+}
 
 // "host:port" with the bound port in place of the configured one.
 std::string WithPort(const std::string& listen, int port) {
@@ -48,9 +65,10 @@ class ServerImpl final : public Server {
   void Shutdown() override;
 
  private:
-  absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& listen,
-                                                       bool data_plane, bool admin,
-                                                       std::string* bound);
+  absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& listen, bool data_plane,
+                                                       bool admin, std::string* bound);
+  // Plaintext, TLS, or (for the AdminService port with admin_client_ca_file) mutual TLS.
+  std::shared_ptr<grpc::ServerCredentials> Credentials(bool admin) const;
 
   const ServiceConfig config_;
   Stats stats_;
@@ -66,31 +84,52 @@ class ServerImpl final : public Server {
   std::unique_ptr<grpc::Server> admin_server_;
   std::string address_;
   std::string admin_address_;
+  TlsFiles tls_;  // read in Init, cleared once the ports listen
   absl::Mutex shutdown_mu_;
   bool shut_down_ = false;
 };
 
 absl::Status ServerImpl::Init() {
   if (absl::Status s = config_.Validate(); !s.ok()) return s;
+  // An admin port on the network without a token: refused before anything is opened.
+  if (absl::Status s = CheckAdminExposure(config_); !s.ok()) return s;
 
   std::string token;
   if (!config_.admin_token_file.empty()) {
     absl::StatusOr<std::string> read = ReadTokenFile(config_.admin_token_file);
     if (!read.ok()) return read.status();
     token = *std::move(read);
+    WarnIfReadableByOthers(config_.admin_token_file, "server.admin_token_file");
+    if (token.size() < kShortToken) {
+      // gRPC calls are not slowed down after a wrong token: only length makes guessing hard.
+      LogWarning(absl::StrCat("the admin token in ", config_.admin_token_file, " is shorter than ",
+                              kShortToken,
+                              " characters; use a long random one (openssl rand "
+                              "-hex 32)"));
+    }
   } else {
-    LogWarning("no admin token file configured: every AdminService call is refused "
-               "(set server.admin_token_file or --admin-token-file)");
+    LogWarning(
+        "no admin token file configured: every AdminService call is refused "
+        "(set server.admin_token_file or --admin-token-file)");
   }
 
-  if (absl::StartsWith(config_.store, "postgresql://") || absl::StartsWith(config_.store, "postgres://")) {
+  absl::StatusOr<TlsFiles> tls = ReadTlsFiles(config_);
+  if (!tls.ok()) return tls.status();
+  tls_ = *std::move(tls);
+  if (!config_.tls_key_file.empty()) {
+    WarnIfReadableByOthers(config_.tls_key_file, "server.tls_key_file");
+  }
+
+  if (absl::StartsWith(config_.store, "postgresql://") ||
+      absl::StartsWith(config_.store, "postgres://")) {
     return absl::UnimplementedError(
         "PostgreSQL review stores are not supported yet; use a SQLite file path for --store");
   }
-  absl::StatusOr<std::unique_ptr<store::ReviewStore>> opened = store::OpenSqliteStore(config_.store);
+  absl::StatusOr<std::unique_ptr<store::ReviewStore>> opened =
+      store::OpenSqliteStore(config_.store);
   if (!opened.ok()) {
-    return absl::Status(opened.status().code(),
-                        absl::StrCat("review store ", config_.store, ": ", opened.status().message()));
+    return absl::Status(opened.status().code(), absl::StrCat("review store ", config_.store, ": ",
+                                                             opened.status().message()));
   }
   store_ = *std::move(opened);
   absl::StatusOr<std::vector<store::DomainBlock>> blocks = store_->ListDomainBlocks();
@@ -104,10 +143,11 @@ absl::Status ServerImpl::Init() {
   ReloadOutcome first = policies_->LoadInitial(ToBlocklistEntries(*blocks));
   if (!first.ok) {
     size_t errors = 0;
-    for (const Diagnostic& d : first.diagnostics) errors += d.severity == Diagnostic::Severity::kError;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the policy in ", config_.policy_dir, " does not compile (", errors,
-        " error(s), listed above); not starting"));
+    for (const Diagnostic& d : first.diagnostics)
+      errors += d.severity == Diagnostic::Severity::kError;
+    return absl::FailedPreconditionError(absl::StrCat("the policy in ", config_.policy_dir,
+                                                      " does not compile (", errors,
+                                                      " error(s), listed above); not starting"));
   }
 
   WorkerPool::Options pool_options;
@@ -150,8 +190,20 @@ absl::Status ServerImpl::Init() {
     if (!started.ok()) return started.status();
     admin_http_ = *std::move(started);
   }
+  tls_ = TlsFiles{};  // the ports hold their TLS context; no need to keep the key around
   policies_->Start();
   return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerImpl::Credentials(bool admin) const {
+  if (tls_.cert_chain.empty()) return grpc::InsecureServerCredentials();
+  const bool mtls = admin && !tls_.admin_client_ca.empty();
+  grpc::SslServerCredentialsOptions options(
+      mtls ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (mtls) options.pem_root_certs = tls_.admin_client_ca;
+  options.pem_key_cert_pairs.push_back({tls_.private_key, tls_.cert_chain});
+  return grpc::SslServerCredentials(options);
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> ServerImpl::Listen(const std::string& listen,
@@ -159,7 +211,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> ServerImpl::Listen(const std::stri
                                                                  std::string* bound) {
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, Credentials(admin), &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
   // Bounds the calls one connection can have open at once.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
@@ -167,8 +219,20 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> ServerImpl::Listen(const std::stri
   if (admin) builder.RegisterService(admin_service_.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen,
-                                               " (address in use or not valid?)"));
+    if (!tls_.cert_chain.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", listen,
+          " with TLS: the address is in use or not valid, or the "
+          "certificate in server.tls_cert_file ",
+          config_.tls_cert_file, " and the key in server.tls_key_file ", config_.tls_key_file,
+          " are not valid or do not belong together",
+          admin && !tls_.admin_client_ca.empty()
+              ? absl::StrCat(", or server.admin_client_ca_file ", config_.admin_client_ca_file,
+                             " is not a valid CA certificate")
+              : ""));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen, " (address in use or not valid?)"));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   if (health != nullptr) {
@@ -195,12 +259,13 @@ void ServerImpl::Shutdown() {
   // Stops accepting calls, waits for the calls in flight until the deadline, then cancels them.
   std::thread admin_stop;
   if (admin_server_) {
-    admin_stop = std::thread([this, deadline] { admin_server_->Shutdown(absl::ToChronoTime(deadline)); });
+    admin_stop =
+        std::thread([this, deadline] { admin_server_->Shutdown(absl::ToChronoTime(deadline)); });
   }
   if (server_) server_->Shutdown(absl::ToChronoTime(deadline));
   if (admin_stop.joinable()) admin_stop.join();
   if (pool_) pool_->Stop();
-  if (flags_) flags_->Stop();          // commits every flag already decided
+  if (flags_) flags_->Stop();  // commits every flag already decided
   if (admin_service_) admin_service_->Stop();
   if (policies_) policies_->Stop();
   if (server_) server_->Wait();

@@ -3,8 +3,12 @@
 // admin_http_listen is set, the admin HTTP port (review page and /metrics, service/http/).
 //
 // Start() refuses to start, with a message saying why, when the configuration, the token
-// file, the store or the policy is not usable (the policy's diagnostics are logged, each as
-// path:line:col). Shutdown() stops taking calls, lets the calls in flight finish for up to
+// file, the TLS files, the store or the policy is not usable (the policy's diagnostics are
+// logged, each as path:line:col), and when an admin port is reachable from the network
+// without an admin token (CheckAdminExposure). With server.tls_cert_file/tls_key_file every
+// gRPC port speaks TLS only; with server.admin_client_ca_file the AdminService port also
+// requires a client certificate signed by that CA. The admin HTTP port stays plain HTTP.
+// Nothing logged here shows the token, a session id or a key (docs/security.md). Shutdown() stops taking calls, lets the calls in flight finish for up to
 // drain_timeout (then cancels the rest), commits every flag already decided, and stops.
 //
 // Example:

@@ -307,5 +307,185 @@ BENCHMARK(BM_DecideCreate)->Arg(100)->Arg(10'000)->Arg(100'000)->Unit(benchmark:
 BENCHMARK(BM_DecideMixProse)->Arg(100)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecideCreateProse)->Arg(100)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
 
+// ---- Worst case: 64 KiB of near misses (issue 6; docs/limits.md) ----------------------------
+//
+// One Create whose content is 64 KiB of visible text in which nearly every word almost matches
+// a pattern: keywords of `has` rules with one more syllable glued on (the literal is found, the
+// word boundary then fails), the keywords of `contains` rules without their last letter,
+// prefixes of keywords, a regex's two words around one digit where it wants two, "coin" run
+// into the next word where a regex wants it whole, link-regex hosts with a one-letter
+// top-level domain, and syllable filler (every piece of it a piece of hundreds of keywords);
+// plus near-miss links (300 <a href>), and, at the array limit, 500 hashtags and 500 mentions
+// that are near misses of 1,000-entry lists. The policy: 10k keyword rules and 1k regex rules
+// as in GetWorkload, plus list rules on hashtags, mentions and link domains.
+//   Arg 0: the text only;  Arg 1: with the 1,000 tags (the budget is for these two);
+//   Arg 2: the same text, but "coin" stands alone: ~200 of the regexes match, each found by
+//          an RE2 pass over the text up to its first match (shows that cost; see limits.md).
+//
+//   build/<dir>/engine/policy/engine_policy_bench --benchmark_filter=WorstCase
+//
+// Budget: at most 1 ms per decision; docs/limits.md has the measured numbers.
+struct WorstCase {
+  std::shared_ptr<const Policy> policy;
+  std::string activity[3];  // without, with the tag array; regexes matching
+  size_t text_bytes = 0;
+};
+
+const WorstCase& GetWorstCase() {
+  static const WorstCase* const kWorst = [] {
+    auto* w = new WorstCase;
+    std::mt19937 rng(2024);
+    constexpr int kKeywords = 10'000;
+    std::vector<std::string> keywords;
+    for (int i = 0; i < kKeywords; ++i) {
+      keywords.push_back(rng() % 4 == 0
+                             ? absl::StrCat(RandomWord(rng, 2, 3), " ", RandomWord(rng, 2, 3))
+                             : RandomWord(rng, 4, 5));
+    }
+    std::string rules = "threshold flag 3\nthreshold reject 6\n";
+    for (int i = 0; i < kKeywords; ++i) {
+      absl::StrAppend(&rules, "rule k", i, " { when ", i % 3 == 0 ? "content" : "text", " ",
+                      i % 5 == 0 ? "contains" : "has", " ", JsonString(keywords[i]),
+                      i % 10 == 0 ? " then flag" : " score 1.5", " }\n");
+    }
+    std::vector<std::pair<std::string, std::string>> regex_words;
+    for (int i = 0; i < kRegexes; ++i) {
+      std::string a = RandomWord(rng, 2, 3), b = RandomWord(rng, 2, 3);
+      regex_words.emplace_back(a, b);
+      switch (i % 3) {
+        case 0:
+          absl::StrAppend(&rules, "rule re", i, " { when text ~ /", a, "[0-9]{2,}", b,
+                          "/ score 2 }\n");
+          break;
+        case 1:
+          absl::StrAppend(&rules, "rule re", i, " { when content ~ /(?:", a, "|", b,
+                          ")\\s+(?:coin|token)s?\\b/i then flag }\n");
+          break;
+        default:
+          absl::StrAppend(&rules, "rule re", i, " { when text ~ /https?:\\/\\/", a,
+                          "\\.[a-z]{2,4}\\// then reject }\n");
+          break;
+      }
+    }
+    // Lists the tags, mentions and link domains nearly match.
+    std::vector<std::string> tags, people, domains;
+    for (int i = 0; i < 1000; ++i) {
+      tags.push_back(RandomWord(rng, 2, 4));
+      people.push_back(absl::StrCat("https://", RandomWord(rng, 2, 3), ".example/users/",
+                                    RandomWord(rng, 2, 3)));
+      domains.push_back(absl::StrCat(RandomWord(rng, 2, 3), ".example"));
+    }
+    auto list = [](const std::string& name, const std::vector<std::string>& items) {
+      std::string text = absl::StrCat("list ", name, " = [");
+      for (size_t i = 0; i < items.size(); ++i) {
+        absl::StrAppend(&text, i ? ", " : "", JsonString(items[i]));
+      }
+      return text + "]\n";
+    };
+    absl::StrAppend(&rules, list("bad_tags", tags), list("bad_people", people),
+                    list("bad_domains", domains),
+                    "rule tag_list { when hashtags in bad_tags then flag }\n"
+                    "rule people_list { when mentions in bad_people then flag }\n"
+                    "rule domain_list { when links.domains in bad_domains then reject }\n"
+                    "rule many_mentions { when mentions.count >= 400 and links.count >= 300 "
+                    "score 1 }\n");
+    CompileOptions options;
+    options.front_end.max_diagnostics = 1'000'000;
+    CompileResult r = CompileText(rules, {}, options);
+    if (r.policy == nullptr) {
+      fprintf(stderr, "worst-case compile failed:\n%s",
+              policy_testing::DiagnosticsText(r.diagnostics).c_str());
+      std::abort();
+    }
+    w->policy = r.policy;
+
+    // 64 KiB of visible text (the links' text included), all near misses (unless `matching`:
+    // then "coin" stands alone). Both texts draw the same random numbers.
+    size_t visible = 0;
+    auto make_text = [&](bool matching) {
+      std::mt19937 text_rng(7);
+      std::string content;
+      visible = 0;
+      int links = 0;
+      while (visible < (64u << 10)) {
+        std::string word;
+        const uint32_t roll = text_rng() % 100;
+        const size_t k = text_rng() % keywords.size();
+        const auto& [a, b] = regex_words[text_rng() % regex_words.size()];
+        if (roll < 35) {  // a has-keyword glued to one more syllable; a contains-keyword cut
+          word = k % 5 == 0 ? keywords[k].substr(0, keywords[k].size() - 1)
+                            : keywords[k] + RandomWord(text_rng, 1, 1);
+        } else if (roll < 50) {  // a prefix of a keyword
+          word = keywords[k].substr(0, keywords[k].size() * 2 / 3);
+        } else if (roll < 60) {  // one digit where the regex wants two
+          word = absl::StrCat(a, text_rng() % 10, b);
+        } else if (roll < 65) {  // "coin" run into the next word
+          word = absl::StrCat(a, matching ? " coin" : " coinage");
+        } else if (roll < 70 && links < 300) {  // a link whose host nearly matches
+          const std::string url =
+              absl::StrCat("https://", domains[text_rng() % domains.size()], "x/p/", links);
+          content += absl::StrCat("<a href=\"", url, "\">", url, "</a> ");
+          visible += url.size() + 1;
+          ++links;
+          continue;
+        } else if (roll < 75) {  // a link-regex host with a one-letter top-level domain
+          word = absl::StrCat("https://", a, ".c/");
+        } else {  // syllables that are pieces of many keywords, repeated
+          word = RandomWord(text_rng, 1, 3) + RandomWord(text_rng, 1, 2);
+        }
+        content += word;
+        content += text_rng() % 15 == 0 ? ". " : " ";
+        visible += word.size() + 1;
+      }
+      return content;
+    };
+    const std::string content = make_text(false);
+    w->text_bytes = visible;
+    std::string tag_array = ",\"tag\":[";
+    for (int i = 0; i < 1000; ++i) {
+      if (i) tag_array += ",";
+      if (i % 2 == 0) {
+        absl::StrAppend(&tag_array, R"({"type":"Hashtag","name":)", JsonString("#" + tags[i] + "x"),
+                        "}");
+      } else {
+        const std::string href = people[i] + "x";
+        absl::StrAppend(&tag_array, R"({"type":"Mention","href":)", JsonString(href),
+                        R"(,"name":"@x@y.example"})");
+      }
+    }
+    tag_array += "]";
+    w->activity[0] = CreateNote("https://spam.example/users/u", content, "", "", 1);
+    w->activity[1] = CreateNote("https://spam.example/users/u", content, tag_array, "", 1);
+    w->activity[2] = CreateNote("https://spam.example/users/u", make_text(true), "", "", 1);
+    return w;
+  }();
+  return *kWorst;
+}
+
+void BM_DecideWorstCase(benchmark::State& state) {
+  const WorstCase& w = GetWorstCase();
+  const std::string& activity = w.activity[state.range(0)];
+  Evaluator evaluator;
+  const absl::Time now = absl::FromUnixSeconds(1710000000);
+  size_t fired = 0;
+  for (auto _ : state) {
+    absl::StatusOr<Decision> d = evaluator.Evaluate(*w.policy, activity, RequestFacts(), now);
+    if (!d.ok()) {
+      state.SkipWithError(std::string(d.status().message()).c_str());
+      break;
+    }
+    fired = d->matches.size();
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * activity.size()));
+  state.counters["activity_bytes"] = static_cast<double>(activity.size());
+  state.counters["text_bytes"] = static_cast<double>(w.text_bytes);
+  state.counters["patterns"] = static_cast<double>(w.policy->pattern_count());
+  state.counters["fired"] = static_cast<double>(fired);
+}
+
+BENCHMARK(BM_DecideWorstCase)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 }  // namespace fedwall

@@ -1,12 +1,16 @@
-// fedwall.toml: parsing, validation and the token file. One table (Keys()) lists every key
-// with its type, its field and its allowed range; the parser, Validate() and ConfigKeyNames()
-// all read it, so a new setting is one line there (plus the docs, which a test checks).
+// fedwall.toml: parsing, validation, the token and TLS files, and the start-up exposure check.
+// One table (Keys()) lists every key with its type, its field and its allowed range; the
+// parser, Validate() and ConfigKeyNames() all read it, so a new setting is one line there
+// (plus the docs, which a test checks).
 //
 // toml++ is used with exceptions (as Debian's shared library is built); toml::parse_error is
 // caught in ParseConfig and nothing else in this file throws on purpose.
 #include "service/config/config.h"
 
 #include <toml++/toml.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +27,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -142,6 +147,9 @@ const std::vector<KeySpec>& Keys() {
       StringKey("server", "admin_listen", &C::admin_listen),
       StringKey("server", "admin_token_file", &C::admin_token_file),
       StringKey("server", "admin_http_listen", &C::admin_http_listen),
+      StringKey("server", "tls_cert_file", &C::tls_cert_file),
+      StringKey("server", "tls_key_file", &C::tls_key_file),
+      StringKey("server", "admin_client_ca_file", &C::admin_client_ca_file),
       IntKey("server", "workers", &C::workers, 0, 256),
       DurationKey("server", "drain_timeout", &C::drain_timeout, absl::ZeroDuration(),
                   absl::Minutes(5)),
@@ -437,6 +445,47 @@ absl::StatusOr<std::string> ReadBounded(const std::string& path, size_t limit,
   return content;
 }
 
+
+// The host part of "host:port" ("::1" for "[::1]:50051"); the input when it has no port.
+std::string_view HostOf(std::string_view address) {
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    return close == std::string_view::npos ? address.substr(1) : address.substr(1, close - 1);
+  }
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
+
+// Reads one PEM file of a TLS setting. `block` is the PEM label the file must hold
+// ("CERTIFICATE", "PRIVATE KEY"). Messages name `key` and `path`, never the contents.
+absl::StatusOr<std::string> ReadPemFile(std::string_view key, const std::string& path,
+                                        std::string_view block) {
+  absl::StatusOr<std::string> text = ReadBounded(path, kMaxPemFileBytes, "PEM file");
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat(Av(key), ": ", text.status().message()));
+  }
+  const std::string& pem = *text;
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(Av(key), ": PEM file ", Av(path), " ", Av(why)));
+  };
+  if (block == "PRIVATE KEY") {
+    // "BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "BEGIN EC PRIVATE KEY"...
+    const size_t begin = pem.find("-----BEGIN ");
+    if (begin == std::string::npos || pem.find("PRIVATE KEY-----", begin) == std::string::npos) {
+      return bad("holds no \"-----BEGIN PRIVATE KEY-----\" block");
+    }
+    if (pem.find("ENCRYPTED PRIVATE KEY") != std::string::npos ||
+        pem.find("Proc-Type: 4,ENCRYPTED") != std::string::npos) {
+      return bad(
+          "holds an encrypted private key; fedwalld needs it unencrypted (keep the file "
+          "readable by the service user only)");
+    }
+  } else if (pem.find(absl::StrCat("-----BEGIN ", Av(block), "-----")) == std::string::npos) {
+    return bad(absl::StrCat("holds no \"-----BEGIN ", Av(block), "-----\" block"));
+  }
+  return text;
+}
+
 }  // namespace
 
 absl::Status ServiceConfig::Validate() const {
@@ -480,6 +529,17 @@ absl::Status ServiceConfig::Validate() const {
   CheckDistinct("server.listen", listen, "server.admin_http_listen", admin_http_listen, errors);
   CheckDistinct("server.admin_listen", admin_listen, "server.admin_http_listen", admin_http_listen,
                 errors);
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    errors.push_back(absl::StrCat(
+        "server.tls_cert_file and server.tls_key_file go together: set both (TLS) or neither "
+        "(plaintext); only ",
+        tls_cert_file.empty() ? "server.tls_key_file" : "server.tls_cert_file", " is set"));
+  }
+  if (!admin_client_ca_file.empty() && tls_cert_file.empty()) {
+    errors.push_back(
+        "server.admin_client_ca_file needs TLS: set server.tls_cert_file and "
+        "server.tls_key_file too");
+  }
   if (policy_dir.empty()) errors.push_back("policy.dir must not be empty");
   if (store.empty()) {
     errors.push_back(
@@ -622,6 +682,9 @@ absl::StatusOr<ServiceConfig> LoadConfigFile(const std::string& path) {
   };
   resolve(config->policy_dir);
   resolve(config->admin_token_file);
+  resolve(config->tls_cert_file);
+  resolve(config->tls_key_file);
+  resolve(config->admin_client_ca_file);
   if (config->store != ":memory:" && config->store.find("://") == std::string::npos) {
     resolve(config->store);
   }
@@ -650,6 +713,69 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
     }
   }
   return std::string(token);
+}
+
+bool IsLoopbackListenAddress(std::string_view address) {
+  std::string host(HostOf(address));
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  host = host.substr(0, host.find('%'));  // a zone ("fe80::1%eth0") is not loopback anyway
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+absl::Status CheckAdminExposure(const ServiceConfig& config) {
+  if (!config.admin_token_file.empty()) return absl::OkStatus();
+  std::vector<std::string> exposed;
+  const bool shared = config.admin_listen.empty();
+  const std::string& grpc_admin = shared ? config.listen : config.admin_listen;
+  if (!IsLoopbackListenAddress(grpc_admin)) {
+    exposed.push_back(absl::StrCat("the AdminService on ", grpc_admin, " (",
+                                   shared ? "server.listen" : "server.admin_listen", ")"));
+  }
+  if (!config.admin_http_listen.empty() && !IsLoopbackListenAddress(config.admin_http_listen)) {
+    exposed.push_back(absl::StrCat("the admin HTTP port on ", config.admin_http_listen,
+                                   " (server.admin_http_listen)"));
+  }
+  if (exposed.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "refusing to start: ", absl::StrJoin(exposed, " and "), exposed.size() == 1 ? " is" : " are",
+      " reachable from the network and no admin token is configured; set "
+      "server.admin_token_file (--admin-token-file), or bind ",
+      exposed.size() == 1 ? "it" : "them", " to 127.0.0.1",
+      shared && !IsLoopbackListenAddress(grpc_admin)
+          ? " (server.admin_listen serves the AdminService apart from the data plane)"
+          : ""));
+}
+
+absl::StatusOr<TlsFiles> ReadTlsFiles(const ServiceConfig& config) {
+  TlsFiles files;
+  if (!config.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert =
+        ReadPemFile("server.tls_cert_file", config.tls_cert_file, "CERTIFICATE");
+    if (!cert.ok()) return cert.status();
+    files.cert_chain = *std::move(cert);
+  }
+  if (!config.tls_key_file.empty()) {
+    absl::StatusOr<std::string> key =
+        ReadPemFile("server.tls_key_file", config.tls_key_file, "PRIVATE KEY");
+    if (!key.ok()) return key.status();
+    files.private_key = *std::move(key);
+  }
+  if (!config.admin_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadPemFile("server.admin_client_ca_file", config.admin_client_ca_file, "CERTIFICATE");
+    if (!ca.ok()) return ca.status();
+    files.admin_client_ca = *std::move(ca);
+  }
+  return files;
 }
 
 }  // namespace fedwall::service

@@ -4,7 +4,9 @@
 // docs/examples/fedwall.toml document every key; ConfigTest keeps the example loadable.
 //
 // The defaults are safe for a first start: listen on localhost only, refuse activities over
-// 1 MiB and messages over 16 MiB, no admin token (then the AdminService refuses every call).
+// 1 MiB and messages over 16 MiB, no admin token (then the AdminService refuses every call),
+// plaintext gRPC (TLS and mTLS for the admin port with server.tls_* and
+// server.admin_client_ca_file; docs/security.md).
 //
 // Example:
 //   absl::StatusOr<fedwall::service::ServiceConfig> c =
@@ -35,7 +37,13 @@ struct ServiceConfig {
   std::string admin_listen;                // AdminService only there when set; "" = on `listen`
   std::string admin_token_file;   // file holding the admin bearer token; "" = admin refused
   std::string admin_http_listen;  // review page and /metrics (HTTP); "" = off
-  int workers = 0;                // evaluation threads; 0 = one per core
+  // TLS for the gRPC ports: PEM certificate chain and its unencrypted key, both or neither;
+  // "" = plaintext. With admin_client_ca_file (PEM CA certificates) the AdminService port
+  // also requires a client certificate that CA signed (mTLS); "" = none asked for.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string admin_client_ca_file;
+  int workers = 0;                                  // evaluation threads; 0 = one per core
   absl::Duration drain_timeout = absl::Seconds(5);  // SIGTERM: wait this long for calls
 
   // [policy]
@@ -57,14 +65,37 @@ struct ServiceConfig {
   absl::Status Validate() const;
 };
 
+// True when `address` ("host:port", as Validate accepts it) binds only to the machine itself:
+// a host in 127.0.0.0/8, ::1 (also written in full, or as ::ffff:127.x.y.z) or "localhost"
+// (any case). Every other host, names included, counts as reachable from the network.
+bool IsLoopbackListenAddress(std::string_view address);
+
+// The start-up refusal of fedwalld: FailedPrecondition, one line naming the settings, when an
+// admin port (the AdminService on server.listen or server.admin_listen, or the admin HTTP port)
+// is on a non-loopback address and server.admin_token_file is empty. On loopback without a
+// token the admin ports stay allowed (every admin call is refused anyway).
+absl::Status CheckAdminExposure(const ServiceConfig& config);
+
+// The PEM texts named by server.tls_cert_file, server.tls_key_file and
+// server.admin_client_ca_file ("" for a setting that is empty).
+struct TlsFiles {
+  std::string cert_chain;       // one or more CERTIFICATE blocks
+  std::string private_key;      // an unencrypted PRIVATE KEY block
+  std::string admin_client_ca;  // CERTIFICATE blocks of the CA that signs admin clients
+};
+
+// Reads the TLS files of `config`: each at most kMaxPemFileBytes and holding the PEM block it
+// should. Errors name the setting and the file, and never show a file's contents.
+absl::StatusOr<TlsFiles> ReadTlsFiles(const ServiceConfig& config);
+
 // Parses TOML text; unknown tables or keys and wrong types are errors naming the key and line
 // (so a typo never silently keeps a default). Relative paths stay as written; `path` is used
 // in messages. Durations are TOML strings like "5s", "300ms"; sizes are integers of bytes or
 // strings like "1MiB".
 absl::StatusOr<ServiceConfig> ParseConfig(std::string_view toml, std::string_view path);
 
-// Reads and parses a file; relative paths in it (policy_dir, store, admin_token_file) are
-// resolved against the file's directory.
+// Reads and parses a file; relative paths in it (policy_dir, store, admin_token_file and the
+// TLS files) are resolved against the file's directory.
 absl::StatusOr<ServiceConfig> LoadConfigFile(const std::string& path);
 
 // Reads a token file: the first line, surrounding whitespace removed. An empty token is an
@@ -75,6 +106,7 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 // Bounds on the files read above.
 inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;  // LoadConfigFile, ParseConfig
 inline constexpr size_t kMaxTokenFileBytes = size_t{64} << 10;  // ReadTokenFile
+inline constexpr size_t kMaxPemFileBytes = size_t{1} << 20;     // ReadTlsFiles, each file
 
 // A byte size as the file takes it, for flags that want the same syntax: a plain number of
 // bytes ("1048576"), or a number with a unit: B; kB, MB, GB (powers of 1000); KiB, MiB, GiB

@@ -55,6 +55,9 @@ void ExpectSameSettings(const ServiceConfig& a, const ServiceConfig& b) {
   EXPECT_EQ(a.admin_listen, b.admin_listen);
   EXPECT_EQ(a.admin_token_file, b.admin_token_file);
   EXPECT_EQ(a.admin_http_listen, b.admin_http_listen);
+  EXPECT_EQ(a.tls_cert_file, b.tls_cert_file);
+  EXPECT_EQ(a.tls_key_file, b.tls_key_file);
+  EXPECT_EQ(a.admin_client_ca_file, b.admin_client_ca_file);
   EXPECT_EQ(a.workers, b.workers);
   EXPECT_EQ(a.drain_timeout, b.drain_timeout);
   EXPECT_EQ(a.policy_dir, b.policy_dir);
@@ -82,6 +85,10 @@ TEST(ConfigTest, DefaultsAreSafe) {
   EXPECT_EQ(c.admin_listen, "");
   EXPECT_EQ(c.admin_token_file, "");  // admin refused
   EXPECT_EQ(c.admin_http_listen, "");
+  EXPECT_EQ(c.tls_cert_file, "");  // plaintext unless configured
+  EXPECT_EQ(c.tls_key_file, "");
+  EXPECT_EQ(c.admin_client_ca_file, "");
+  EXPECT_TRUE(CheckAdminExposure(c).ok());  // loopback without a token may start
   EXPECT_EQ(c.max_activity_bytes, 1 * kMiB);
   EXPECT_EQ(c.max_message_bytes, 16 * kMiB);
   EXPECT_TRUE(c.Validate().ok()) << c.Validate();
@@ -100,6 +107,9 @@ listen = "0.0.0.0:6000"
 admin_listen = "127.0.0.1:6001"
 admin_token_file = "/etc/fedwall/admin.token"
 admin_http_listen = "[::1]:6002"
+tls_cert_file = "/etc/fedwall/tls/cert.pem"
+tls_key_file = "/etc/fedwall/tls/key.pem"
+admin_client_ca_file = "/etc/fedwall/tls/admin-ca.pem"
 workers = 8
 drain_timeout = "10s"
 
@@ -124,6 +134,9 @@ max_stream_in_flight = 64
   EXPECT_EQ(c->admin_listen, "127.0.0.1:6001");
   EXPECT_EQ(c->admin_token_file, "/etc/fedwall/admin.token");
   EXPECT_EQ(c->admin_http_listen, "[::1]:6002");
+  EXPECT_EQ(c->tls_cert_file, "/etc/fedwall/tls/cert.pem");
+  EXPECT_EQ(c->tls_key_file, "/etc/fedwall/tls/key.pem");
+  EXPECT_EQ(c->admin_client_ca_file, "/etc/fedwall/tls/admin-ca.pem");
   EXPECT_EQ(c->workers, 8);
   EXPECT_EQ(c->drain_timeout, absl::Seconds(10));
   EXPECT_EQ(c->policy_dir, "/etc/fedwall/rules");
@@ -140,7 +153,7 @@ max_stream_in_flight = 64
 
 TEST(ConfigTest, KeyNamesListEveryKeyOnce) {
   const std::vector<std::string> names = ConfigKeyNames();
-  EXPECT_EQ(names.size(), 15u);
+  EXPECT_EQ(names.size(), 18u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   EXPECT_EQ(names.front(), "server.listen");
   EXPECT_EQ(names.back(), "limits.max_stream_in_flight");
@@ -456,6 +469,9 @@ TEST(ConfigTest, LoadResolvesRelativePathsAgainstTheFile) {
   WriteFile(dir / "etc" / "fedwall.toml", R"toml(
 [server]
 admin_token_file = "secrets/admin.token"
+tls_cert_file = "tls/cert.pem"
+tls_key_file = "/abs/key.pem"
+admin_client_ca_file = "../ca.pem"
 [policy]
 dir = "../rules"
 [store]
@@ -464,6 +480,9 @@ path = "./data/fedwall.db"
   absl::StatusOr<ServiceConfig> c = LoadConfigFile((dir / "etc" / "fedwall.toml").string());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->admin_token_file, (dir / "etc" / "secrets" / "admin.token").string());
+  EXPECT_EQ(c->tls_cert_file, (dir / "etc" / "tls" / "cert.pem").string());
+  EXPECT_EQ(c->tls_key_file, "/abs/key.pem");
+  EXPECT_EQ(c->admin_client_ca_file, (dir / "ca.pem").string());
   EXPECT_EQ(c->policy_dir, (dir / "rules").string());
   EXPECT_EQ(c->store, (dir / "etc" / "data" / "fedwall.db").string());
 
@@ -566,6 +585,143 @@ TEST(ConfigTest, ReadTokenFile) {
   token = ReadTokenFile((dir / "missing").string());
   EXPECT_EQ(token.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(Message(token.status()), HasSubstr((dir / "missing").string()));
+}
+
+TEST(ConfigTest, TlsFilesGoTogether) {
+  ServiceConfig c;
+  c.tls_cert_file = "cert.pem";
+  EXPECT_THAT(Message(c.Validate()),
+              HasSubstr("server.tls_cert_file and server.tls_key_file go together"));
+  EXPECT_THAT(Message(c.Validate()), HasSubstr("only server.tls_cert_file is set"));
+  c.tls_cert_file = "";
+  c.tls_key_file = "key.pem";
+  EXPECT_THAT(Message(c.Validate()), HasSubstr("only server.tls_key_file is set"));
+  c.tls_key_file = "";
+  c.admin_client_ca_file = "ca.pem";
+  EXPECT_THAT(Message(c.Validate()), HasSubstr("server.admin_client_ca_file needs TLS"));
+  c.tls_cert_file = "cert.pem";
+  c.tls_key_file = "key.pem";
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  c.admin_client_ca_file = "";
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+}
+
+TEST(ConfigTest, LoopbackListenAddresses) {
+  for (const char* loopback :
+       {"127.0.0.1:50051", "127.0.0.1:0", "127.1.2.3:1", "127.255.255.255:1", "[::1]:50051",
+        "[0:0:0:0:0:0:0:1]:1", "[::ffff:127.0.0.1]:1", "localhost:1", "LocalHost:0"}) {
+    EXPECT_TRUE(IsLoopbackListenAddress(loopback)) << loopback;
+  }
+  for (const char* network : {"0.0.0.0:50051", "[::]:50051", "10.0.0.1:1", "192.168.1.2:1",
+                              "128.0.0.1:1", "126.255.255.255:1", "[::2]:1", "[fe80::1%eth0]:1",
+                              "[::ffff:10.0.0.1]:1", "fedwall.internal:1", "localhost.example:1",
+                              "127.0.0.1.example:1", "127.1:1", "myhost:1"}) {
+    EXPECT_FALSE(IsLoopbackListenAddress(network)) << network;
+  }
+}
+
+TEST(ConfigTest, AdminOnTheNetworkNeedsAToken) {
+  ServiceConfig c;
+  c.listen = "0.0.0.0:50051";  // AdminService shares the port
+  absl::Status s = CheckAdminExposure(c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(s), HasSubstr("refusing to start: the AdminService on 0.0.0.0:50051 "
+                                    "(server.listen) is reachable from the network and no "
+                                    "admin token is configured"));
+  EXPECT_THAT(Message(s), HasSubstr("server.admin_token_file (--admin-token-file)"));
+  EXPECT_THAT(Message(s), Not(HasSubstr("\n")));
+
+  // The data plane on the network, the AdminService on loopback: fine without a token.
+  c.admin_listen = "127.0.0.1:50052";
+  EXPECT_TRUE(CheckAdminExposure(c).ok()) << CheckAdminExposure(c);
+  c.admin_listen = "[::]:50052";
+  EXPECT_THAT(Message(CheckAdminExposure(c)),
+              HasSubstr("the AdminService on [::]:50052 (server.admin_listen) is reachable"));
+
+  // The admin HTTP port counts too, alone or with the AdminService.
+  ServiceConfig h;
+  h.admin_http_listen = "0.0.0.0:9090";
+  EXPECT_THAT(Message(CheckAdminExposure(h)),
+              HasSubstr("the admin HTTP port on 0.0.0.0:9090 (server.admin_http_listen) is"));
+  h.admin_http_listen = "127.0.0.1:9090";
+  EXPECT_TRUE(CheckAdminExposure(h).ok());
+  h.listen = "[::]:1";
+  h.admin_http_listen = "192.0.2.1:9090";
+  s = CheckAdminExposure(h);
+  EXPECT_THAT(Message(s), HasSubstr("the AdminService on [::]:1 (server.listen) and the admin "
+                                    "HTTP port on 192.0.2.1:9090 (server.admin_http_listen) are "
+                                    "reachable"));
+  EXPECT_THAT(Message(s), Not(HasSubstr("\n")));
+
+  // With a token every address is allowed.
+  h.admin_token_file = "/etc/fedwall/admin.token";
+  EXPECT_TRUE(CheckAdminExposure(h).ok());
+}
+
+constexpr char kCertPem[] = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+constexpr char kKeyPem[] =
+    "-----BEGIN PRIVATE KEY-----\nMIIEsecretkey\n-----END PRIVATE KEY-----\n";
+
+TEST(ConfigTest, ReadTlsFiles) {
+  const fs::path dir = MakeTempDir("tls");
+  WriteFile(dir / "cert.pem", kCertPem);
+  WriteFile(dir / "key.pem", kKeyPem);
+  WriteFile(dir / "rsa.pem",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIsecret\n-----END RSA PRIVATE KEY-----\n");
+  WriteFile(
+      dir / "encrypted.pem",
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIsecret\n-----END ENCRYPTED PRIVATE KEY-----\n");
+  WriteFile(dir / "garbage.pem", "not pem at all: MIIsecret\n");
+  WriteFile(dir / "big.pem", std::string(kCertPem) + std::string(kMaxPemFileBytes, '#'));
+
+  ServiceConfig none;
+  absl::StatusOr<TlsFiles> files = ReadTlsFiles(none);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->cert_chain, "");
+  EXPECT_EQ(files->private_key, "");
+  EXPECT_EQ(files->admin_client_ca, "");
+
+  ServiceConfig c;
+  c.tls_cert_file = (dir / "cert.pem").string();
+  c.tls_key_file = (dir / "key.pem").string();
+  c.admin_client_ca_file = (dir / "cert.pem").string();
+  files = ReadTlsFiles(c);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->cert_chain, kCertPem);
+  EXPECT_EQ(files->private_key, kKeyPem);
+  EXPECT_EQ(files->admin_client_ca, kCertPem);
+  c.tls_key_file = (dir / "rsa.pem").string();
+  EXPECT_TRUE(ReadTlsFiles(c).ok()) << ReadTlsFiles(c).status();
+
+  struct Case {
+    std::string ServiceConfig::*field;
+    std::string file;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {&ServiceConfig::tls_cert_file, "missing.pem", "server.tls_cert_file: cannot open PEM file"},
+      {&ServiceConfig::tls_cert_file, "key.pem",
+       "server.tls_cert_file: PEM file " + (dir / "key.pem").string() +
+           " holds no \"-----BEGIN CERTIFICATE-----\" block"},
+      {&ServiceConfig::tls_key_file, "cert.pem",
+       "server.tls_key_file: PEM file " + (dir / "cert.pem").string() +
+           " holds no \"-----BEGIN PRIVATE KEY-----\" block"},
+      {&ServiceConfig::tls_key_file, "encrypted.pem", "holds an encrypted private key"},
+      {&ServiceConfig::tls_key_file, "garbage.pem", "server.tls_key_file: PEM file"},
+      {&ServiceConfig::admin_client_ca_file, "garbage.pem",
+       "server.admin_client_ca_file: PEM file"},
+      {&ServiceConfig::admin_client_ca_file, "big.pem", "is larger than 1MiB"},
+      {&ServiceConfig::tls_cert_file, ".", "server.tls_cert_file"},  // a directory
+  };
+  for (const Case& k : cases) {
+    ServiceConfig bad = c;
+    bad.*k.field = (dir / k.file).string();
+    absl::StatusOr<TlsFiles> got = ReadTlsFiles(bad);
+    ASSERT_FALSE(got.ok()) << k.file;
+    EXPECT_THAT(Message(got.status()), HasSubstr(k.want)) << k.file;
+    EXPECT_THAT(Message(got.status()), HasSubstr(dir.string())) << k.file;
+    EXPECT_THAT(Message(got.status()), Not(HasSubstr("secret"))) << k.file;
+  }
 }
 
 // The documented example cannot fall behind the code: it loads, validates, sets every key

@@ -1,5 +1,6 @@
 // The SQLite ReviewStore: one connection in WAL mode, guarded by a mutex; prepared statements
-// are cached for the life of the store. Every write runs in a BEGIN IMMEDIATE transaction, so
+// are cached for the life of the store. A database file it creates is owner-only (0600), and
+// so are its -wal and -shm files. Every write runs in a BEGIN IMMEDIATE transaction, so
 // a writer never has to upgrade a read lock (which WAL would refuse without waiting).
 //
 // Schema (version 1; `PRAGMA user_version` holds the version, kMigrations the steps):
@@ -10,7 +11,10 @@
 //   flag_rules    (rule_id, flag_id) pairs, the index behind the rule filter of ListFlags.
 //   domain_blocks one row per blocked domain.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -30,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -1000,6 +1005,17 @@ absl::StatusOr<std::unique_ptr<ReviewStore>> OpenSqliteStore(const std::string& 
   if (path.empty() || path.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(
         "review store: the database path is empty or holds a NUL byte");
+  }
+  // A new database is created here first, empty and owner-only (0600, whatever the umask):
+  // SQLite takes an empty file as a new database and gives its -wal and -shm files the
+  // database file's permissions. An existing file keeps the mode it has. Failures are left to
+  // sqlite3_open_v2 below, which reports them with the path.
+  if (path != ":memory:" && !absl::StartsWith(path, "file:")) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      fchmod(fd, 0600);  // in case the umask took bits away from the owner
+      close(fd);
+    }
   }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(

@@ -1,5 +1,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -478,6 +480,44 @@ TEST_F(ReviewStoreTest, DomainBlocks) {
   listed = store_->ListDomainBlocks();
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
+}
+
+TEST_F(ReviewStoreTest, NewFilesAreOwnerOnly) {
+  // A permissive umask, as a service manager or a shell may leave it: the files stay 0600.
+  const mode_t old_umask = umask(022);
+  absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
+  umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->AddFlags(std::vector{MakeFlag(1)}).ok());  // the WAL has content
+  const auto mode = [](const std::string& path) -> int {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return -1;
+    return static_cast<int>(st.st_mode & 07777);
+  };
+  for (const std::string& path : {DbPath(), DbPath() + "-wal", DbPath() + "-shm"}) {
+    EXPECT_EQ(mode(path), 0600) << path;
+  }
+  s->reset();
+  EXPECT_EQ(mode(DbPath()), 0600);
+
+  // An existing database keeps the mode its owner gave it (and the new -wal/-shm follow it).
+  const std::string shared = dir_ + "/shared.db";
+  {
+    absl::StatusOr<std::unique_ptr<ReviewStore>> first = OpenSqliteStore(shared);
+    ASSERT_TRUE(first.ok()) << first.status();
+  }
+  ASSERT_EQ(chmod(shared.c_str(), 0640), 0);
+  absl::StatusOr<std::unique_ptr<ReviewStore>> again = OpenSqliteStore(shared);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(mode(shared), 0640);
+  EXPECT_EQ(mode(shared + "-wal"), 0640);
+
+  // A symbolic link in place of the file is followed by SQLite as before, never replaced.
+  const std::string link = dir_ + "/link.db";
+  ASSERT_EQ(symlink(DbPath().c_str(), link.c_str()), 0);
+  absl::StatusOr<std::unique_ptr<ReviewStore>> linked = OpenSqliteStore(link);
+  ASSERT_TRUE(linked.ok()) << linked.status();
+  EXPECT_EQ(mode(DbPath()), 0600);
 }
 
 TEST_F(ReviewStoreTest, SurvivesReopening) {
