@@ -101,8 +101,26 @@ absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::Connect(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   args.SetMaxSendMessageSize(kMaxSendBytes);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options.tls || !options.ca_file.empty() || !options.cert_file.empty() ||
+      !options.key_file.empty()) {
+    if (options.cert_file.empty() != options.key_file.empty()) {
+      return absl::InvalidArgumentError("--client-cert and --client-key go together");
+    }
+    grpc::SslCredentialsOptions ssl;
+    constexpr size_t kMaxPemBytes = 1 << 20;
+    for (auto [path, target] : {std::pair{&options.ca_file, &ssl.pem_root_certs},
+                                std::pair{&options.cert_file, &ssl.pem_cert_chain},
+                                std::pair{&options.key_file, &ssl.pem_private_key}}) {
+      if (path->empty()) continue;
+      absl::StatusOr<std::string> pem = ReadFile(*path, kMaxPemBytes);
+      if (!pem.ok()) return pem.status();
+      *target = *std::move(pem);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(options.server, credentials, args);
 
   // Wait for the connection (at most connect_timeout), so that an unreachable server is one
   // error line within seconds instead of a call waiting for its whole deadline.

@@ -158,6 +158,13 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
 struct AdminConnectionOptions {
   std::string server;
   std::string token_file;
+  // TLS (fedwalld with server.tls_cert_file): the CA that signed the server's certificate
+  // ("" with `tls`: the system's roots); a client certificate and key for an admin port that
+  // requires them (server.admin_client_ca_file). Any of them set means TLS.
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   absl::Duration connect_timeout = absl::Seconds(5);  // an unreachable server fails this fast
   absl::Duration call_timeout = absl::Seconds(60);    // per call
 };

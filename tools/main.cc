@@ -32,6 +32,19 @@ void AddConnectionOptions(CLI::App* cmd, fedwall::tools::AdminConnectionOptions*
   cmd->add_option("--token-file", connection->token_file,
                   "File with the admin token, first line (default: FEDWALL_TOKEN_FILE)")
       ->envname("FEDWALL_TOKEN_FILE");
+  cmd->add_flag("--tls", connection->tls,
+                "Connect with TLS, trusting the system's CA roots (default: FEDWALL_TLS)")
+      ->envname("FEDWALL_TLS");
+  cmd->add_option("--ca-file", connection->ca_file,
+                  "TLS: the CA certificate (PEM) that signed fedwalld's (default: FEDWALL_CA_FILE)")
+      ->envname("FEDWALL_CA_FILE");
+  cmd->add_option("--client-cert", connection->cert_file,
+                  "TLS: client certificate (PEM) for an admin port that requires one "
+                  "(default: FEDWALL_CLIENT_CERT)")
+      ->envname("FEDWALL_CLIENT_CERT");
+  cmd->add_option("--client-key", connection->key_file,
+                  "TLS: the client certificate's key (PEM) (default: FEDWALL_CLIENT_KEY)")
+      ->envname("FEDWALL_CLIENT_KEY");
 }
 
 }  // namespace

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
+#include "tests/cli/run_command.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -434,6 +435,36 @@ TEST_F(SecurityTest, MutualTlsOnTheAdminPort) {
   EXPECT_EQ(GetPolicy(admin, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 
   EXPECT_THAT(server.Stderr(), HasSubstr("the AdminService port requires client certificates"));
+}
+
+// The moderator commands reach a TLS admin port that requires client certificates.
+TEST_F(SecurityTest, TheCliTalksToATlsAdminPortWithAClientCertificate) {
+  REQUIRE_CERTIFICATES();
+  const Pki& pki = Certificates();
+  FedwalldProcess& server =
+      Start({"--tls-cert", pki.server_cert, "--tls-key", pki.server_key, "--admin-client-ca",
+             pki.ca_cert, "--admin-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(server.WaitUntilListening(kStartTimeout)) << server.Stderr();
+  const std::vector<std::string> base = {FEDWALL_CLI, "policy", "status", "--server",
+                                         server.admin_address(), "--token-file", token_file_};
+
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return fedwall::testing::RunCommand(argv);
+  };
+  fedwall::testing::CommandResult ok = with({"--ca-file", pki.server_cert, "--client-cert",
+                                             pki.client_cert, "--client-key", pki.client_key});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("version"));
+
+  // Plaintext, or TLS without the client certificate: one error line, exit 1.
+  for (const auto& extra : {std::vector<std::string>{},
+                            std::vector<std::string>{"--ca-file", pki.server_cert}}) {
+    fedwall::testing::CommandResult refused = with(extra);
+    EXPECT_EQ(refused.exit_code, 1) << refused.out;
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  }
 }
 
 TEST_F(SecurityTest, MutualTlsOnASharedPortCoversTheDataPlaneToo) {
