@@ -1,7 +1,7 @@
 # fedwall's two commands (see README.md):
 #   make run    install what is missing, build, and start fedwalld with the default policy
 #   make test   install what is missing, build, and pass every test
-# Other targets: deps, build, inspect, bench, proto-lint, format, clean. PRESET=dev|release|asan (default dev).
+# Other targets: deps, build, inspect, bench, fuzz, proto-lint, format, clean. PRESET=dev|release|asan (default dev).
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -20,7 +20,7 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
 
-.PHONY: all deps configure build run inspect test bench proto-lint format clean
+.PHONY: all deps configure build run inspect test bench fuzz proto-lint format clean
 
 all: build
 
@@ -79,6 +79,22 @@ bench: PRESET = release
 bench: build
 	@for b in $$(find $(BUILD_DIR) -name '*_bench' -type f -perm -u+x | sort); do \
 	  echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done
+
+# libFuzzer targets under ASan+UBSan (docs/fuzzing.md); clang only for this, so not in deps.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+fuzz:
+	@missing=""; for p in $(FUZZ_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+	cmake --preset fuzz && cmake --build --preset fuzz
+	@for t in activity rules blocklist grpc_request; do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; mkdir -p build/fuzz/work/$$t; \
+	  (cd build/fuzz/work/$$t && ../../tests/fuzz/fuzz_$$t . ../../../../tests/fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=5 -print_final_stats=1) || exit 1; \
+	done
 
 # buf STANDARD lint of the contract (proto/buf.yaml); buf comes from npm, pinned.
 BUF_VERSION := 1.75.0
