@@ -47,6 +47,7 @@
 #include "fedwall/v1/policy_service.pb.h"
 #include "tools/bench_stats.h"
 #include "tools/commands.h"
+#include "tools/corpus_line.h"
 #include "tools/corpus/corpus.h"
 #include "tools/files.h"
 #include "tools/human_output.h"
@@ -365,80 +366,23 @@ class StreamWorker : public Worker,
 // to it is part of the benchmark). Returns an error message for a malformed wrapper, or "".
 std::string FillRequest(std::string_view line, simdjson::ondemand::parser& json,
                         EvaluateRequest* request) {
-  request->set_activity_json(std::string(line));
-  if (line.find("\"activity\"") == std::string_view::npos) return "";
-  simdjson::padded_string padded(line);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object root;
-  // First pass: one object and nothing after it but white space.
-  std::string_view whole;
-  if (json.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(root) != simdjson::SUCCESS ||
-      root.raw_json().get(whole) != simdjson::SUCCESS) {
-    return "";
+  simdjson::padded_string padded;
+  CorpusLine split;
+  std::string error = SplitCorpusLine(line, json, padded, &split);
+  request->set_activity_json(std::string(split.activity_json));
+  if (!error.empty() || split.facts_json.empty()) return error;
+  EvaluateRequest facts;
+  google::protobuf::util::JsonParseOptions parse_options;
+  parse_options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(split.facts_json.data(), split.facts_json.size()), &facts,
+      parse_options);
+  if (!status.ok()) {
+    return absl::StrCat("facts: not proto3 JSON of DeliveryFacts/ActorFacts: ",
+                        status.message().as_string());
   }
-  const size_t after = static_cast<size_t>(whole.data() - padded.data()) + whole.size();
-  if (std::string_view(padded.data(), padded.size()).substr(after).find_first_not_of(" \t\r\n") !=
-      std::string_view::npos) {
-    return "";
-  }
-  // Second pass: the keys.
-  if (json.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(root) != simdjson::SUCCESS) {
-    return "";
-  }
-  std::optional<std::string_view> activity;
-  std::string facts_json;
-  std::string problem;
-  int seen = 0;  // bits: activity, delivery, actor
-  for (auto field : root) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return "";
-    if (key == "type") return "";  // an activity that has an "activity" key
-    if (key != "activity" && key != "delivery" && key != "actor") {
-      if (problem.empty()) {
-        problem = absl::StrCat("unexpected key \"", Printable(key),
-                               "\" in a wrapper line (expected activity, delivery, actor)");
-      }
-      continue;
-    }
-    simdjson::ondemand::object value;
-    std::string_view raw;
-    if (field.value().get_object().get(value) != simdjson::SUCCESS ||
-        value.raw_json().get(raw) != simdjson::SUCCESS) {
-      if (key == "activity") return "";
-      if (problem.empty()) problem = absl::StrCat("\"", std::string(key), "\" must be an object");
-      continue;
-    }
-    const int bit = key == "activity" ? 1 : key == "delivery" ? 2 : 4;
-    if ((seen & bit) != 0 && problem.empty()) {
-      problem = absl::StrCat("duplicate key \"", std::string(key), "\"");
-    }
-    seen |= bit;
-    if (key == "activity") {
-      activity = raw;
-    } else {
-      absl::StrAppend(&facts_json, facts_json.empty() ? "{" : ",", "\"", std::string(key),
-                      "\":", absl::string_view(raw.data(), raw.size()));
-    }
-  }
-  if (!activity.has_value()) return "";
-  if (!problem.empty()) return problem;
-  request->set_activity_json(std::string(*activity));
-  if (!facts_json.empty()) {
-    facts_json += "}";
-    EvaluateRequest facts;
-    google::protobuf::util::JsonParseOptions parse_options;
-    parse_options.ignore_unknown_fields = false;
-    auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(facts_json.data(), facts_json.size()), &facts, parse_options);
-    if (!status.ok()) {
-      return absl::StrCat("facts: not proto3 JSON of DeliveryFacts/ActorFacts: ",
-                          status.message().as_string());
-    }
-    if (facts.has_delivery()) *request->mutable_delivery() = facts.delivery();
-    if (facts.has_actor()) *request->mutable_actor() = facts.actor();
-  }
+  if (facts.has_delivery()) *request->mutable_delivery() = facts.delivery();
+  if (facts.has_actor()) *request->mutable_actor() = facts.actor();
   return "";
 }
 

@@ -27,6 +27,7 @@
 #include "engine/fields/field_registry.h"
 #include "engine/policy/policy.h"
 #include "tools/commands.h"
+#include "tools/corpus_line.h"
 #include "proto/convert/facts.h"
 #include "tools/files.h"
 #include "tools/human_output.h"
@@ -108,91 +109,18 @@ std::string FiredIds(const Decision& d) {
   return ids.empty() ? "-" : absl::StrJoin(ids, ", ");
 }
 
-// Splits a corpus line. A line is an activity, or a wrapper object with an "activity" object
-// and optional "delivery" and "actor" facts (and no "type"). Returns an error message, or "".
-// `padded` is scratch for the wrapper check.
+// Splits a corpus line (tools/corpus_line.h) into the item's activity and facts. Returns an
+// error message, or "".
 std::string SplitLine(std::string_view line, simdjson::ondemand::parser& json,
                       simdjson::padded_string& padded, Item* item) {
-  item->activity_json = line;
   item->facts = RequestFacts{};
-  // Only a line that mentions the key can be a wrapper; everything else goes to the
-  // activity parser untouched (which reports malformed JSON itself).
-  if (line.find("\"activity\"") == std::string_view::npos) return "";
-  padded = simdjson::padded_string(line);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object root;
-  // First pass: the root must be one object with nothing but white space after it.
-  std::string_view whole;
-  if (json.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(root) != simdjson::SUCCESS ||
-      root.raw_json().get(whole) != simdjson::SUCCESS) {
-    return "";  // not an object: the activity parser reports it
-  }
-  size_t after = static_cast<size_t>(whole.data() - padded.data()) + whole.size();
-  if (std::string_view(padded.data(), padded.size()).substr(after).find_first_not_of(" \t\r\n") !=
-      std::string_view::npos) {
-    return "";
-  }
-  // Second pass: the keys.
-  if (json.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(root) != simdjson::SUCCESS) {
-    return "";
-  }
-  // Decide first whether this is a wrapper (an "activity" object and no "type"); remember the
-  // first problem and report it only then.
-  std::optional<std::string_view> activity;
-  std::string facts_json;
-  std::string problem;
-  bool has_type = false;
-  int seen = 0;  // bits: activity, delivery, actor
-  for (auto field : root) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return "";  // the parser will say
-    if (key == "type") {
-      has_type = true;
-      break;
-    }
-    if (key != "activity" && key != "delivery" && key != "actor") {
-      if (problem.empty()) {
-        problem = absl::StrCat("unexpected key \"", Printable(key),
-                               "\" in a wrapper line (expected activity, delivery, actor)");
-      }
-      continue;
-    }
-    simdjson::ondemand::object value;
-    std::string_view raw;
-    if (field.value().get_object().get(value) != simdjson::SUCCESS ||
-        value.raw_json().get(raw) != simdjson::SUCCESS) {
-      if (key == "activity") return "";  // not a wrapper's "activity": read as an activity
-      if (problem.empty()) {
-        problem = absl::StrCat("\"", std::string(key), "\" must be a JSON object");
-      }
-      continue;
-    }
-    // A duplicate key is malformed, as in activities: readers disagree on which copy counts.
-    const int bit = key == "activity" ? 1 : key == "delivery" ? 2 : 4;
-    if ((seen & bit) != 0 && problem.empty()) {
-      problem = absl::StrCat("duplicate key \"", std::string(key), "\"");
-    }
-    seen |= bit;
-    if (key == "activity") {
-      activity = raw;
-    } else {
-      absl::StrAppend(&facts_json, facts_json.empty() ? "{" : ",", "\"", std::string(key),
-                      "\":", absl::string_view(raw.data(), raw.size()));
-    }
-  }
-  if (has_type || !activity.has_value()) return "";  // an activity with an "activity" key
-  if (!problem.empty()) return problem;
-  // The views point into `padded`; re-point them into `line` (same offsets).
-  item->activity_json =
-      line.substr(static_cast<size_t>(activity->data() - padded.data()), activity->size());
-  if (!facts_json.empty()) {
-    facts_json += "}";
-    absl::StatusOr<RequestFacts> facts = convert::ParseFactsJson(facts_json);
-    if (!facts.ok()) return absl::StrCat("facts: ", StatusLine(facts.status()));
-    item->facts = *std::move(facts);
-  }
+  CorpusLine split;
+  std::string error = SplitCorpusLine(line, json, padded, &split);
+  item->activity_json = split.activity_json;
+  if (!error.empty() || split.facts_json.empty()) return error;
+  absl::StatusOr<RequestFacts> facts = convert::ParseFactsJson(split.facts_json);
+  if (!facts.ok()) return absl::StrCat("facts: ", StatusLine(facts.status()));
+  item->facts = *std::move(facts);
   return "";
 }
 
