@@ -26,6 +26,7 @@
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
 #include "tests/cli/run_command.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -40,32 +41,6 @@ using ::testing::StartsWith;
 const std::string kFixtures = std::string(FEDWALL_SOURCE_DIR) + "/tests/fixtures/service/";
 constexpr char kToken[] = "cli-admin-token-51c0de";
 const std::string kBearer = std::string("Bearer ") + kToken;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-// A fixture activity with its status number 1001 and host replaced (a distinct activity id).
-std::string Activity(const std::string& name, int number = 1001,
-                     const std::string& host = "mastodon.example") {
-  std::string text = ReadFile(kFixtures + "activities/" + name);
-  return ReplaceAll(ReplaceAll(text, "1001", std::to_string(number)), "mastodon.example", host);
-}
 
 // The non-empty lines of `text`.
 std::vector<std::string> Lines(const std::string& text) {
@@ -97,12 +72,6 @@ int ClosedPort() {
   }
   close(fd);
   return port;
-}
-
-::testing::AssertionResult IsOk(const grpc::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "gRPC status " << status.error_code() << ": " << status.error_message();
 }
 
 class CliAdminTest : public ::testing::Test {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -47,29 +48,6 @@ const std::string kBearer = std::string("Bearer ") + kToken;
 constexpr auto kCallDeadline = std::chrono::seconds(30);
 
 // ---- Files and activities --------------------------------------------------------------------
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-std::string Activity(const std::string& name, int64_t number = 1001) {
-  return ReplaceAll(ReadFile(kFixtures + "activities/" + name), "1001", std::to_string(number));
-}
 
 // The clean note with its content replaced by `content` (already JSON-escaped).
 std::string NoteWithContent(const std::string& content, int64_t number = 1001) {
@@ -103,28 +81,7 @@ std::string NoteOfDepth(int depth) {
          std::string(depth - 1, ']') + "," + note.substr(brace + 1);
 }
 
-v1::EvaluateRequest Request(const std::string& request_id, const std::string& json,
-                            bool dry_run = false) {
-  v1::EvaluateRequest request;
-  request.set_request_id(request_id);
-  request.set_activity_json(json);
-  request.set_dry_run(dry_run);
-  return request;
-}
-
-std::vector<std::string> RuleIds(const v1::EvaluateResponse& response) {
-  std::vector<std::string> ids;
-  for (const v1::RuleMatch& m : response.matches()) ids.push_back(m.rule_id());
-  return ids;
-}
-
 // ---- gRPC ------------------------------------------------------------------------------------
-
-::testing::AssertionResult IsOk(const grpc::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "gRPC status " << status.error_code() << ": " << status.error_message();
-}
 
 void Prepare(grpc::ClientContext* context, const char* authorization = nullptr,
              std::chrono::milliseconds deadline = kCallDeadline) {

@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -61,36 +62,12 @@ const std::string kBearer = std::string("Bearer ") + kToken;
 
 // ---- Files and activities --------------------------------------------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
 // Writes `text` to `path` at once: into `scratch` first, then renamed over `path`, so a file
 // watcher never sees half a file.
 void WriteFileAtomically(const std::string& path, const std::string& text,
                          const std::string& scratch) {
   WriteFile(scratch, text);
   fs::rename(scratch, path);
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-// A fixture activity whose status number 1001 is replaced by `number` (its own activity id).
-std::string Activity(const std::string& name, int64_t number) {
-  return ReplaceAll(ReadFile(kFixtures + "activities/" + name), "1001", std::to_string(number));
 }
 
 // A flagging activity (free_crypto or giveaway), distinct for each number.
@@ -100,28 +77,7 @@ std::string FlaggingActivity(int64_t number) {
   return ReplaceAll(number % 2 == 0 ? kCrypto : kGiveaway, "1001", std::to_string(number));
 }
 
-v1::EvaluateRequest Request(const std::string& request_id, const std::string& json,
-                            bool dry_run = false) {
-  v1::EvaluateRequest request;
-  request.set_request_id(request_id);
-  request.set_activity_json(json);
-  request.set_dry_run(dry_run);
-  return request;
-}
-
-std::vector<std::string> RuleIds(const v1::EvaluateResponse& response) {
-  std::vector<std::string> ids;
-  for (const v1::RuleMatch& m : response.matches()) ids.push_back(m.rule_id());
-  return ids;
-}
-
 // ---- gRPC ------------------------------------------------------------------------------------
-
-::testing::AssertionResult IsOk(const grpc::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "gRPC status " << status.error_code() << ": " << status.error_message();
-}
 
 void Prepare(grpc::ClientContext* context, std::chrono::seconds deadline,
              const char* authorization = nullptr) {
@@ -180,15 +136,6 @@ class Client {
   std::unique_ptr<v1::PolicyService::Stub> policy_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
 };
-
-bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-}
 
 uint64_t Seed() {
   if (const char* s = getenv("FEDWALL_RELIABILITY_SEED"); s != nullptr && *s != '\0') {

@@ -42,6 +42,7 @@
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
 #include "tests/cli/run_command.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -56,18 +57,6 @@ const std::string kFixtures = std::string(FEDWALL_SOURCE_DIR) + "/tests/fixtures
 // Long and unusual, so finding it in a log cannot be a coincidence.
 constexpr char kToken[] = "sec-e2e-token-4b1d9f7e02c3a8d6";
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
 // Runs `command` with sh; its output goes to `log`. True when it exits 0.
 bool Run(const std::string& command, const std::string& log) {

@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "fedwall/v1/admin_service.grpc.pb.h"
 #include "fedwall/v1/policy_service.grpc.pb.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
@@ -51,33 +52,6 @@ constexpr auto kCallDeadline = std::chrono::seconds(10);
 
 // ---- Files and activities --------------------------------------------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text, bool append = false) {
-  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
-  out << text;
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-// A fixture activity from tests/fixtures/service/activities/. `number` replaces its status
-// number 1001 (so each number is a distinct activity id) and `host` its host.
-std::string Activity(const std::string& name, int number = 1001,
-                     const std::string& host = "mastodon.example") {
-  std::string text = ReadFile(kFixtures + "activities/" + name);
-  return ReplaceAll(ReplaceAll(text, "1001", std::to_string(number)), "mastodon.example", host);
-}
-
 // An activity whose content is padded to at least `bytes` bytes.
 std::string LargeActivity(size_t bytes) {
   return ReplaceAll(Activity("clean-note.json"), "Saturday", "Saturday " + std::string(bytes, 'a'));
@@ -85,21 +59,6 @@ std::string LargeActivity(size_t bytes) {
 
 const char kMalformedJson[] =
     R"({"type": "Create", "actor": "https://mastodon.example/users/alice", )";
-
-v1::EvaluateRequest Request(const std::string& request_id, const std::string& json,
-                            bool dry_run = false) {
-  v1::EvaluateRequest request;
-  request.set_request_id(request_id);
-  request.set_activity_json(json);
-  request.set_dry_run(dry_run);
-  return request;
-}
-
-std::vector<std::string> RuleIds(const v1::EvaluateResponse& response) {
-  std::vector<std::string> ids;
-  for (const v1::RuleMatch& m : response.matches()) ids.push_back(m.rule_id());
-  return ids;
-}
 
 const v1::RuleMatch* FindMatch(const v1::EvaluateResponse& response, const std::string& rule_id) {
   for (const v1::RuleMatch& m : response.matches()) {
@@ -116,12 +75,6 @@ const v1::Evidence* FindEvidence(const v1::RuleMatch& match, const std::string& 
 }
 
 // ---- gRPC helpers ----------------------------------------------------------------------------
-
-::testing::AssertionResult IsOk(const grpc::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "gRPC status " << status.error_code() << ": " << status.error_message();
-}
 
 // Sets the deadline every call gets and, when `token` is not null, the authorization header.
 void Prepare(grpc::ClientContext* context, const char* authorization = nullptr) {
@@ -229,16 +182,6 @@ const v1::DomainBlock* FindBlock(const std::vector<v1::DomainBlock>& blocks,
     if (b.domain() == domain) return &b;
   }
   return nullptr;
-}
-
-// Calls `done` every 50 ms until it returns true or `timeout` has passed.
-bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
 }
 
 // ---- Raw calls for the services without generated code (health, reflection) ----------------
