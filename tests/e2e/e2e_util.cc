@@ -1,6 +1,10 @@
 #include "tests/e2e/e2e_util.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/time/clock.h"
@@ -65,6 +69,50 @@ bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(absl::Milliseconds(20));
   }
+}
+
+void ServerTest::SetUp() {
+  std::string pattern = ::testing::TempDir() + "fedwalld_test_XXXXXX";
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
+  dir_ = pattern;
+  policy_dir_ = dir_ + "/policy";
+  std::filesystem::copy(ServiceFixtures() + "policy", policy_dir_,
+                        std::filesystem::copy_options::recursive);
+  token_file_ = dir_ + "/admin.token";
+  WriteFile(token_file_, token_ + "\n");
+  store_ = dir_ + "/fedwall.db";
+}
+
+void ServerTest::TearDown() {
+  if (HasFailure()) {
+    for (const auto& s : servers_) {
+      std::cerr << "---- fedwalld (pid " << s->pid() << ") standard error ----\n"
+                << s->Stderr() << "---- end ----\n";
+    }
+  }
+  servers_.clear();  // kills what is still running
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::vector<std::string> ServerTest::BaseArgs(bool with_token) const {
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--policy",  policy_dir_,
+                                   "--store",  store_,        "--workers", "2"};
+  if (with_token) {
+    args.push_back("--admin-token-file");
+    args.push_back(token_file_);
+  }
+  return args;
+}
+
+FedwalldProcess* ServerTest::Launch(std::vector<std::string> args) {
+  servers_.push_back(std::make_unique<FedwalldProcess>(std::move(args)));
+  FedwalldProcess* server = servers_.back().get();
+  if (!server->WaitUntilListening(absl::Seconds(30))) {
+    ADD_FAILURE() << "fedwalld did not start; stdout:\n" << server->Stdout();
+    return nullptr;
+  }
+  return server;
 }
 
 }  // namespace fedwall::testing

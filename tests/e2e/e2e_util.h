@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "absl/time/time.h"
 #include "fedwall/v1/policy_service.pb.h"
+#include "tests/e2e/fedwalld_process.h"
 
 namespace fedwall::testing {
 
@@ -45,6 +48,30 @@ std::vector<std::string> RuleIds(const fedwall::v1::EvaluateResponse& response);
 
 // Calls `done` until it returns true (true) or `timeout` passes (false).
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout);
+
+// A test with its own temporary directory: a copy of the fixture policy (policy_dir_), an
+// admin token file (token_file_) and a store path (store_). The servers it starts are killed
+// at the end, and their standard error is printed when the test failed.
+class ServerTest : public ::testing::Test {
+ protected:
+  explicit ServerTest(std::string token) : token_(std::move(token)) {}
+
+  void SetUp() override;
+  void TearDown() override;
+
+  // --listen 127.0.0.1:0 --policy P --store S --workers 2 [--admin-token-file T].
+  std::vector<std::string> BaseArgs(bool with_token = true) const;
+  // Starts fedwalld with `args` and waits until it listens; null, with a test failure, when it
+  // does not come up. The server lives until the end of the test.
+  FedwalldProcess* Launch(std::vector<std::string> args);
+
+  const std::string token_;
+  std::string dir_;
+  std::string policy_dir_;
+  std::string token_file_;
+  std::string store_;
+  std::vector<std::unique_ptr<FedwalldProcess>> servers_;
+};
 
 }  // namespace fedwall::testing
 

@@ -42,7 +42,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-const std::string kFixtures = std::string(FEDWALL_SOURCE_DIR) + "/tests/fixtures/service/";
 constexpr char kToken[] = "limits-admin-token-90d4b1";
 const std::string kBearer = std::string("Bearer ") + kToken;
 constexpr auto kCallDeadline = std::chrono::seconds(30);
@@ -209,37 +208,19 @@ const char kLimitsRules[] =
     "  then  reject\n"
     "}\n";
 
-class LimitsTest : public ::testing::Test {
+class LimitsTest : public ServerTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "fedwalld_limits_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
-    dir_ = pattern;
-    policy_dir_ = dir_ + "/policy";
-    fs::copy(kFixtures + "policy", policy_dir_, fs::copy_options::recursive);
-    WriteFile(policy_dir_ + "/limits.rules", kLimitsRules);
-    token_file_ = dir_ + "/admin.token";
-    WriteFile(token_file_, std::string(kToken) + "\n");
-    store_ = dir_ + "/fedwall.db";
-  }
+  LimitsTest() : ServerTest(kToken) {}
 
-  void TearDown() override {
-    if (HasFailure()) {
-      for (const auto& s : servers_) {
-        std::cerr << "---- fedwalld (pid " << s->pid() << ") standard error ----\n"
-                  << s->Stderr() << "---- end ----\n";
-      }
-    }
-    servers_.clear();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+  void SetUp() override {
+    ServerTest::SetUp();
+    WriteFile(policy_dir_ + "/limits.rules", kLimitsRules);
   }
 
   // Starts a server; `limits` is the body of a [limits] table of a --config file ("" for none).
   FedwalldProcess* Start(std::vector<std::string> extra = {}, const std::string& limits = "") {
-    std::vector<std::string> args = {
-        "--listen",  "127.0.0.1:0", "--policy",           policy_dir_, "--store",   store_,
-        "--workers", "2",           "--admin-token-file", token_file_, "--no-watch"};
+    std::vector<std::string> args = BaseArgs();
+    args.push_back("--no-watch");
     if (!limits.empty()) {
       const std::string config = dir_ + "/fedwall.toml";
       WriteFile(config, "[limits]\n" + limits);
@@ -247,20 +228,8 @@ class LimitsTest : public ::testing::Test {
       args.push_back(config);
     }
     args.insert(args.end(), extra.begin(), extra.end());
-    servers_.push_back(std::make_unique<FedwalldProcess>(args));
-    FedwalldProcess* server = servers_.back().get();
-    if (!server->WaitUntilListening(absl::Seconds(30))) {
-      ADD_FAILURE() << "fedwalld did not start; stdout:\n" << server->Stdout();
-      return nullptr;
-    }
-    return server;
+    return Launch(std::move(args));
   }
-
-  std::string dir_;
-  std::string policy_dir_;
-  std::string token_file_;
-  std::string store_;
-  std::vector<std::unique_ptr<FedwalldProcess>> servers_;
 };
 
 // ---- max_activity_bytes ----------------------------------------------------------------------

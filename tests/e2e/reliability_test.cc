@@ -146,50 +146,15 @@ uint64_t Seed() {
 
 // ---- The fixture -----------------------------------------------------------------------------
 
-class ReliabilityTest : public ::testing::Test {
+class ReliabilityTest : public ServerTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "fedwalld_reliability_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
-    dir_ = pattern;
-    policy_dir_ = dir_ + "/policy";
-    fs::copy(kFixtures + "policy", policy_dir_, fs::copy_options::recursive);
-    token_file_ = dir_ + "/admin.token";
-    WriteFile(token_file_, std::string(kToken) + "\n");
-    store_ = dir_ + "/fedwall.db";
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      for (const auto& s : servers_) {
-        std::cerr << "---- fedwalld (pid " << s->pid() << ") standard error ----\n"
-                  << s->Stderr() << "---- end ----\n";
-      }
-    }
-    servers_.clear();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  ReliabilityTest() : ServerTest(kToken) {}
 
   FedwalldProcess* Start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {
-        "--listen", "127.0.0.1:0", "--policy", policy_dir_,          "--store",
-        store_,     "--workers",   "2",        "--admin-token-file", token_file_};
+    std::vector<std::string> args = BaseArgs();
     args.insert(args.end(), extra.begin(), extra.end());
-    servers_.push_back(std::make_unique<FedwalldProcess>(args));
-    FedwalldProcess* server = servers_.back().get();
-    if (!server->WaitUntilListening(absl::Seconds(30))) {
-      ADD_FAILURE() << "fedwalld did not start; stdout:\n" << server->Stdout();
-      return nullptr;
-    }
-    return server;
+    return Launch(std::move(args));
   }
-
-  std::string dir_;
-  std::string policy_dir_;
-  std::string token_file_;
-  std::string store_;
-  std::vector<std::unique_ptr<FedwalldProcess>> servers_;
 };
 
 // ---- 3. Crash safety -------------------------------------------------------------------------

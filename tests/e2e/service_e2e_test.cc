@@ -278,39 +278,13 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
 
 // ---- The fixture -----------------------------------------------------------------------------
 
-class FedwalldTest : public ::testing::Test {
+class FedwalldTest : public ServerTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "fedwalld_e2e_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
-    dir_ = pattern;
-    policy_dir_ = dir_ + "/policy";
-    fs::copy(kFixtures + "policy", policy_dir_, fs::copy_options::recursive);
-    token_file_ = dir_ + "/admin.token";
-    WriteFile(token_file_, std::string(kToken) + "\n");
-    store_ = dir_ + "/fedwall.db";
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      for (const auto& s : servers_) {
-        std::cerr << "---- fedwalld (pid " << s->pid() << ") standard error ----\n"
-                  << s->Stderr() << "---- end ----\n";
-      }
-    }
-    servers_.clear();  // kills what is still running
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  FedwalldTest() : ServerTest(kToken) {}
 
   // The arguments of a server on this test's policy copy and store.
   std::vector<std::string> Args(std::vector<std::string> extra, bool with_token) const {
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--policy",  policy_dir_,
-                                     "--store",  store_,        "--workers", "2"};
-    if (with_token) {
-      args.push_back("--admin-token-file");
-      args.push_back(token_file_);
-    }
+    std::vector<std::string> args = BaseArgs(with_token);
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -318,20 +292,8 @@ class FedwalldTest : public ::testing::Test {
   // Starts a server (kept until the end of the test); null, with a test failure, when it does
   // not come up.
   FedwalldProcess* Start(std::vector<std::string> extra = {}, bool with_token = true) {
-    servers_.push_back(std::make_unique<FedwalldProcess>(Args(std::move(extra), with_token)));
-    FedwalldProcess* server = servers_.back().get();
-    if (!server->WaitUntilListening(absl::Seconds(30))) {
-      ADD_FAILURE() << "fedwalld did not start; stdout:\n" << server->Stdout();
-      return nullptr;
-    }
-    return server;
+    return Launch(Args(std::move(extra), with_token));
   }
-
-  std::string dir_;
-  std::string policy_dir_;
-  std::string token_file_;
-  std::string store_;
-  std::vector<std::unique_ptr<FedwalldProcess>> servers_;
 };
 
 // ---- 1. Evaluate -----------------------------------------------------------------------------
