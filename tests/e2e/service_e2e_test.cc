@@ -1249,10 +1249,18 @@ TEST_F(FedwalldTest, SigtermDrainsCallsInFlightAndEveryAcknowledgedFlagIsStored)
     }
   });
 
-  // A stream that is in flight when SIGTERM comes; the client ends it shortly after.
+  // A stream that is in flight when SIGTERM comes; the client ends it shortly after. It has a
+  // connection of its own: on the unary calls' connection, a request that arrives after the
+  // server closed (the unary thread sends until a call fails) makes the kernel reset the
+  // connection when the process exits, which can swallow the stream's final status.
+  grpc::ChannelArguments own_connection;
+  own_connection.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::unique_ptr<v1::PolicyService::Stub> stream_stub =
+      v1::PolicyService::NewStub(grpc::CreateCustomChannel(
+          server->address(), grpc::InsecureChannelCredentials(), own_connection));
   grpc::ClientContext stream_context;
   stream_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto stream = client.policy()->EvaluateStream(&stream_context);
+  auto stream = stream_stub->EvaluateStream(&stream_context);
   std::thread writer([&] {
     for (int i = 0; i < 20000 && !stop_writing; ++i) {
       if (!stream->Write(
