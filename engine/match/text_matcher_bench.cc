@@ -13,6 +13,7 @@
 // is English prose with links, hashtags and an emoji, into which a handful of pattern words are
 // planted so that every scan also pays for some matches; short pseudo-words also turn up
 // inside ordinary English words (the hits_per_scan counter says how many matches a scan made).
+// BM_ScanDenseText shows the cost per byte of text made of the patterns' own syllables.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -196,6 +197,48 @@ BENCHMARK(BM_ScanRegexes)->Arg(1'000)->Unit(benchmark::kNanosecond);
 // The reference workload of DESIGN.md: 10k keywords and 1k regexes on one field.
 void BM_ScanLiteralsAndRegexes(benchmark::State& state) { RunScan(state, 10'000, 1'000); }
 BENCHMARK(BM_ScanLiteralsAndRegexes)->Unit(benchmark::kNanosecond);
+
+// What one Hyperscan literal database costs per byte when the text is made of the very
+// syllables its literals are made of (the worst case of docs/limits.md): 668 plain literals of
+// 2 to 4 syllables over 56 KiB of syllable soup (arg 0) and over the English post repeated to
+// the same size (arg 1). On soup, nearly every position passes Hyperscan's literal filter and
+// the scan costs several ns per byte whatever is done with the matches; on prose, a fraction.
+void BM_ScanDenseText(benchmark::State& state) {
+  static const Built* const kBuilt = [] {
+    auto* built = new Built;
+    TextMatcherBuilder b;
+    const std::vector<std::string> words = Words(668, 3);
+    for (size_t i = 0; i < words.size(); ++i) {
+      b.AddLiteral(static_cast<uint32_t>(i), text::Fold(words[i]), /*whole_word=*/false);
+    }
+    auto m = std::move(b).Build({});
+    if (!m.ok()) std::abort();
+    built->matcher = std::move(*m);
+    return built;
+  }();
+  constexpr size_t kBytes = 56u << 10;
+  std::string raw;
+  if (state.range(0) == 0) {
+    std::mt19937 rng(4);
+    while (raw.size() < kBytes) absl::StrAppend(&raw, PseudoWord(rng), " ");
+  } else {
+    const std::string post = text::HtmlToText(kPost);
+    while (raw.size() < kBytes) absl::StrAppend(&raw, post, " ");
+  }
+  const text::NormalizedText t = text::Normalize(raw);
+  MatchScratch scratch;
+  size_t hits = 0;
+  for (auto _ : state) {
+    kBuilt->matcher->Scan(t, scratch, [&](uint32_t, uint32_t, uint32_t) { ++hits; });
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * t.folded.size()));
+  state.counters["ns_per_byte"] = benchmark::Counter(
+      static_cast<double>(t.folded.size()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["matched_ids"] =
+      static_cast<double>(hits) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ScanDenseText)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 void BM_BuildLiterals(benchmark::State& state) {
   const std::vector<std::string> words = Words(static_cast<size_t>(state.range(0)), 1);
