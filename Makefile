@@ -15,7 +15,7 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   $(HYPERSCAN) libre2-dev libabsl-dev libsimdjson-dev libicu-dev libsqlite3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libssl-dev \
-  libcpp-httplib-dev chromium
+  libcpp-httplib-dev libboost-dev chromium
 
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
