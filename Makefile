@@ -15,7 +15,8 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   $(HYPERSCAN) libre2-dev libabsl-dev libsimdjson-dev libicu-dev libsqlite3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libssl-dev \
-  libcpp-httplib-dev libboost-dev chromium
+  libcpp-httplib-dev libboost-dev chromium \
+  ruby ruby-grpc ruby-grpc-tools nginx-light wrk
 
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
@@ -41,6 +42,13 @@ deps:
 	    echo "Installing tests/browser's npm packages (npm ci)"; \
 	    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error; \
 	  else echo "npm not found: the browser test will be skipped"; fi; \
+	fi
+	@# The Node.js client's dependencies (pinned in clients/node/package-lock.json).
+	@if [ -f clients/node/package-lock.json ] && [ ! -d clients/node/node_modules/@grpc/grpc-js ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "Installing clients/node's npm packages (npm ci)"; \
+	    npm ci --prefix clients/node --no-audit --no-fund --loglevel=error; \
+	  else echo "npm not found: the Node client test will be skipped"; fi; \
 	fi
 
 configure: deps

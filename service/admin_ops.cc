@@ -68,6 +68,11 @@ absl::StatusOr<store::Flag> AdminOps::ResolveFlag(const ResolveRequest& request)
   resolution.at = absl::Now();
   absl::StatusOr<store::Flag> resolved = store_->ResolveFlag(resolution);
   if (!resolved.ok()) return resolved.status();
+  if (resolved->held.has_value()) {
+    if (absl::Status s = SettleHeld(*resolved); !s.ok()) return s;
+    resolved = store_->GetFlag(resolved->id);
+    if (!resolved.ok()) return resolved.status();
+  }
   if (request.block_domain) {
     store::DomainBlock block;
     block.domain = resolved->data.actor_domain;
@@ -80,6 +85,65 @@ absl::StatusOr<store::Flag> AdminOps::ResolveFlag(const ResolveRequest& request)
     LogInfo(absl::StrCat("domain ", block.domain, " suspended from flag ", resolved->id));
   }
   return resolved;
+}
+
+absl::Status AdminOps::SettleHeld(const store::Flag& flag) {
+  const store::HeldState state = flag.held->state;
+  const absl::Time now = absl::Now();
+  if (flag.status == store::FlagStatus::kRemoved) {
+    if (state != store::HeldState::kHeld && state != store::HeldState::kFailed) {
+      return absl::OkStatus();  // delivered, dropped or expired already: nothing to undo
+    }
+    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " dropped (removed)"));
+    return store_->SetHeldState(flag.id, store::HeldState::kDropped, "removed by a moderator", now);
+  }
+  // Approved: deliver, unless that already happened or cannot any more.
+  if (state != store::HeldState::kHeld && state != store::HeldState::kFailed) {
+    return absl::OkStatus();
+  }
+  if (now > flag.held->deliver_before) {
+    const std::string detail = absl::StrCat(
+        "approved at ", absl::FormatTime(now), ", after the deadline ",
+        absl::FormatTime(flag.held->deliver_before),
+        ": the sender's signature is too old for the server to accept; not delivered");
+    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " expired: ", detail));
+    return store_->SetHeldState(flag.id, store::HeldState::kExpired, detail, now);
+  }
+  if (!deliverer_) {
+    return store_->SetHeldState(flag.id, store::HeldState::kFailed,
+                                "the inbox gateway is not running; approve again once it is", now);
+  }
+  absl::StatusOr<std::string> raw = store_->GetHeldRequest(flag.id);
+  if (!raw.ok()) return raw.status();
+  struct Result {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  auto result = std::make_shared<Result>();
+  deliverer_(*std::move(raw), [result](absl::Status s) {
+    absl::MutexLock lock(&result->mu);
+    result->done = true;
+    result->status = std::move(s);
+  });
+  absl::Status delivered;
+  {
+    absl::MutexLock lock(&result->mu);
+    auto finished = [r = result.get()]() ABSL_SHARED_LOCKS_REQUIRED(r->mu) { return r->done; };
+    if (result->mu.AwaitWithTimeout(absl::Condition(&finished), delivery_timeout_ + absl::Seconds(1))) {
+      delivered = result->status;
+    } else {
+      delivered = absl::DeadlineExceededError("no answer from the server in time");
+    }
+  }
+  if (delivered.ok()) {
+    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " delivered (approved)"));
+    return store_->SetHeldState(flag.id, store::HeldState::kDelivered, "", absl::Now());
+  }
+  LogWarning(absl::StrCat("held delivery of flag ", flag.id, " failed: ", delivered.message()));
+  return store_->SetHeldState(flag.id, store::HeldState::kFailed,
+                              absl::StrCat(delivered.message(), "; approve again to retry"),
+                              absl::Now());
 }
 
 absl::StatusOr<store::PutBlocksResult> AdminOps::PutDomainBlocks(

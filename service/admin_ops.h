@@ -5,7 +5,9 @@
 //   ListFlags / GetFlag           read the review store
 //   ResolveFlag                   approve or remove; with block_domain also suspends the actor's
 //                                 domain (never weakening an existing block) and refreshes the
-//                                 live policy's API blocks
+//                                 live policy's API blocks. A request the inbox gateway holds
+//                                 with the flag is delivered on approval (before its deadline;
+//                                 after it: "expired", not delivered) and dropped on removal.
 //   PutDomainBlocks / DeleteDomainBlock   change API-made blocks and refresh the live policy
 //   DomainStatus                  how the live policy's domain table treats a domain
 //
@@ -21,6 +23,8 @@
 // Thread-safe. Borrows the PolicyManager and the store; both must outlive it.
 #ifndef FEDWALL_SERVICE_ADMIN_OPS_H_
 #define FEDWALL_SERVICE_ADMIN_OPS_H_
+
+#include <functional>
 
 #include <optional>
 #include <span>
@@ -67,7 +71,18 @@ struct DomainStatus {
 
 class AdminOps {
  public:
+  // Sends a held request to the server behind the gateway; `done` gets OK on a 2xx answer.
+  using HeldDeliverer =
+      std::function<void(std::string raw, std::function<void(absl::Status)> done)>;
+
   AdminOps(PolicyManager* policies, store::ReviewStore* store);
+  // Before the first ResolveFlag: how approved held requests are delivered, and how long an
+  // approval waits for the server's answer. Without a deliverer an approval records "failed"
+  // (the gateway is off); approving again retries.
+  void SetHeldDeliverer(HeldDeliverer deliverer, absl::Duration timeout) {
+    deliverer_ = std::move(deliverer);
+    delivery_timeout_ = timeout;
+  }
   AdminOps(const AdminOps&) = delete;
   AdminOps& operator=(const AdminOps&) = delete;
 
@@ -90,12 +105,16 @@ class AdminOps {
   DomainStatus LookupDomain(std::string_view domain) const;
 
  private:
+  // Delivers or drops the request held with `flag` as its resolution says, and records it.
+  absl::Status SettleHeld(const store::Flag& flag);
   // Hands the stored blocks to the policy manager; requires block_mu_.
   absl::Status RefreshBlocksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(block_mu_);
 
   PolicyManager* const policies_;
   store::ReviewStore* const store_;
   absl::Mutex block_mu_;  // serialises block changes with their refresh
+  HeldDeliverer deliverer_;
+  absl::Duration delivery_timeout_ = absl::Seconds(30);
 };
 
 }  // namespace fedwall::service

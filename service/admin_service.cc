@@ -61,6 +61,12 @@ void ToProto(const store::Flag& f, v1::Flag* out) {
   if (f.resolved_at) *out->mutable_resolved_at() = ToTimestamp(*f.resolved_at);
   out->set_moderator(f.moderator);
   out->set_note(f.note);
+  if (f.held) {
+    v1::HeldDelivery* held = out->mutable_held();
+    *held->mutable_deliver_before() = ToTimestamp(f.held->deliver_before);
+    held->set_state(store::HeldStateName(f.held->state));
+    held->set_detail(f.held->detail);
+  }
 }
 
 store::BlockSeverity StoreSeverity(v1::Severity s) {
@@ -366,6 +372,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
     response->set_reloads(s.reloads);
     response->set_reload_failures(s.reload_failures);
     *response->mutable_started_at() = ToTimestamp(s.started_at);
+    for (const auto& [name, n] : s.gateway) (*response->mutable_gateway())[name] = n;
     return grpc::Status::OK;
   });
 }

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   std::string listen, policy, store, token_file, admin_listen, admin_http_listen;
   std::string tls_cert, tls_key, admin_client_ca;
+  std::string gateway_listen, gateway_upstream, gateway_flag;
   int workers = -1;
   bool no_watch = false;
   std::string max_activity_bytes, max_message_bytes;
@@ -52,6 +53,15 @@ int main(int argc, char** argv) {
                  "Serve the AdminService only on this address (default: on --listen)");
   app.add_option("--admin-http-listen", admin_http_listen,
                  "Admin HTTP port: review page and /metrics, host:port (default: off)");
+  app.add_option("--gateway-listen", gateway_listen,
+                 "Inbox gateway: HTTP on host:port in front of the server's inboxes (default: off; "
+                 "docs/integrations/gateway.md)");
+  app.add_option("--gateway-upstream", gateway_upstream,
+                 "The server behind the gateway, http://host:port");
+  app.add_option("--gateway-flag", gateway_flag,
+                 "A FLAGged delivery: forward (deliver, review later; default) or hold (deliver "
+                 "when a moderator approves)")
+      ->check(CLI::IsMember({"forward", "hold"}));
   app.add_option("--tls-cert", tls_cert,
                  "PEM certificate chain: serve gRPC over TLS (with --tls-key; default: plaintext)");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (unencrypted)");
@@ -89,6 +99,9 @@ int main(int argc, char** argv) {
   if (!token_file.empty()) config.admin_token_file = token_file;
   if (!admin_listen.empty()) config.admin_listen = admin_listen;
   if (!admin_http_listen.empty()) config.admin_http_listen = admin_http_listen;
+  if (!gateway_listen.empty()) config.gateway_listen = gateway_listen;
+  if (!gateway_upstream.empty()) config.gateway_upstream = gateway_upstream;
+  if (!gateway_flag.empty()) config.gateway_flag = gateway_flag;
   if (!tls_cert.empty()) config.tls_cert_file = tls_cert;
   if (!tls_key.empty()) config.tls_key_file = tls_key;
   if (!admin_client_ca.empty()) config.admin_client_ca_file = admin_client_ca;
@@ -140,6 +153,9 @@ int main(int argc, char** argv) {
   }
   if (!(*server)->admin_http_address().empty()) {
     std::cout << "admin http listening on " << (*server)->admin_http_address() << std::endl;
+  }
+  if (!(*server)->gateway_address().empty()) {
+    std::cout << "gateway listening on " << (*server)->gateway_address() << std::endl;
   }
   fedwall::service::LogInfo(absl::StrCat(
       "fedwalld ", FEDWALL_VERSION, " serving policy ", (*server)->policy_version().substr(0, 12),

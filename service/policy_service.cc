@@ -1,5 +1,6 @@
 #include "service/policy_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -67,7 +68,7 @@ StatVerdict ToStat(fedwall::v1::Verdict v) {
 
 ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
                           const EvaluateRequest& request, const DataPlaneLimits& limits,
-                          Stats* stats) {
+                          Stats* stats, std::span<const fedwall::v1::Effect> flag_effects) {
   absl::Time start = absl::Now();
   ItemOutcome out;
   out.response.set_request_id(request.request_id());
@@ -87,6 +88,15 @@ ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
   MergeActorFacts(facts.actor, &*activity);
   Decision decision = worker.evaluator.Decide(policy, *activity, facts, EffectiveNow(facts, absl::Now()));
   out.response = convert::DecisionToProto(decision, request.request_id());
+  if (decision.verdict == Verdict::kAccept && !flag_effects.empty()) {
+    for (int e : out.response.effects()) {
+      if (std::find(flag_effects.begin(), flag_effects.end(), e) != flag_effects.end()) {
+        decision.verdict = Verdict::kFlag;
+        out.response.set_verdict(fedwall::v1::VERDICT_FLAG);
+        break;
+      }
+    }
+  }
 
   if (decision.verdict == Verdict::kFlag && !request.dry_run()) {
     store::NewFlag flag;

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 
 // The generated callback service overrides one overload of each method and hides the
 // synchronous one on purpose.
@@ -49,10 +50,12 @@ struct ItemOutcome {
   std::optional<store::NewFlag> flag;      // a FLAG to store before answering
 };
 
-// Decides one request (runs on a worker thread); records stats.
+// Decides one request (runs on a worker thread); records stats. An ACCEPT that carries one
+// of `flag_effects` becomes a FLAG (the inbox gateway's mapping of the effects it cannot apply).
 ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
                           const fedwall::v1::EvaluateRequest& request,
-                          const DataPlaneLimits& limits, Stats* stats);
+                          const DataPlaneLimits& limits, Stats* stats,
+                          std::span<const fedwall::v1::Effect> flag_effects = {});
 
 // Puts the result of storing an item's flag into its response: the flag id, or an item error.
 void ApplyStoredFlag(const absl::StatusOr<store::AddedFlag>& stored,

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string_view>
 #include <thread>
@@ -17,6 +18,8 @@
 #include "service/admin_ops.h"
 #include "service/admin_service.h"
 #include "service/flag_writer.h"
+#include "service/gateway/gateway.h"
+#include "service/gateway_decider.h"
 #include "service/http/admin_http_server.h"
 #include "service/log.h"
 #include "service/policy_manager.h"
@@ -60,6 +63,9 @@ class ServerImpl final : public Server {
   std::string admin_http_address() const override {
     return admin_http_ ? admin_http_->address() : std::string();
   }
+  std::string gateway_address() const override {
+    return gateway_ ? gateway_->address() : std::string();
+  }
   std::string policy_version() const override { return policies_->Current()->version(); }
   void RequestReload(const std::string& reason) override { policies_->RequestReload(reason); }
   void Shutdown() override;
@@ -67,6 +73,7 @@ class ServerImpl final : public Server {
  private:
   absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& listen, bool data_plane,
                                                        bool admin, std::string* bound);
+  absl::Status StartGateway(const DataPlaneLimits& limits);
   // Plaintext, TLS, or (for the AdminService port with admin_client_ca_file) mutual TLS.
   std::shared_ptr<grpc::ServerCredentials> Credentials(bool admin) const;
 
@@ -80,6 +87,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<AdminOps> admin_ops_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<http::AdminHttpServer> admin_http_;
+  std::unique_ptr<GatewayDecider> gateway_decider_;
+  std::unique_ptr<gateway::InboxGateway> gateway_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::string address_;
@@ -190,8 +199,54 @@ absl::Status ServerImpl::Init() {
     if (!started.ok()) return started.status();
     admin_http_ = *std::move(started);
   }
+  if (!config_.gateway_listen.empty()) {
+    if (absl::Status s = StartGateway(limits); !s.ok()) return s;
+  }
   tls_ = TlsFiles{};  // the ports hold their TLS context; no need to keep the key around
   policies_->Start();
+  return absl::OkStatus();
+}
+
+absl::Status ServerImpl::StartGateway(const DataPlaneLimits& limits) {
+  gateway::GatewayOptions o;
+  o.listen = config_.gateway_listen;
+  o.upstream = config_.gateway_upstream;
+  o.flag = config_.gateway_flag == "hold" ? gateway::FlagMode::kHold : gateway::FlagMode::kForward;
+  o.inbox_paths = config_.gateway_inbox_paths;
+  o.reject_status = config_.gateway_reject_status;
+  o.trusted_proxies = config_.gateway_trusted_proxies;
+  o.fail_open = config_.gateway_fail == "open";
+  for (const std::string& e : config_.gateway_flag_effects) {
+    v1::Effect effect = v1::EFFECT_UNSPECIFIED;
+    if (e == "strip_media") effect = v1::EFFECT_STRIP_MEDIA;
+    if (e == "mark_sensitive") effect = v1::EFFECT_MARK_SENSITIVE;
+    if (e == "unlist") effect = v1::EFFECT_UNLIST;
+    if (e == "followers_only") effect = v1::EFFECT_FOLLOWERS_ONLY;
+    o.flag_effects.push_back(effect);
+  }
+  o.hold_window = config_.gateway_hold_window;
+  o.max_body_bytes = std::min(config_.gateway_max_body_bytes, config_.max_activity_bytes);
+  o.read_timeout = config_.gateway_read_timeout;
+  o.upstream_timeout = config_.gateway_upstream_timeout;
+  o.max_in_flight = config_.gateway_max_in_flight;
+  o.max_connections = config_.gateway_max_connections;
+  o.threads = pool_->size();
+  gateway_decider_ = std::make_unique<GatewayDecider>(policies_.get(), pool_.get(), flags_.get(),
+                                                      &stats_, limits);
+  absl::StatusOr<std::unique_ptr<gateway::InboxGateway>> started =
+      gateway::InboxGateway::Start(std::move(o), gateway_decider_.get());
+  if (!started.ok()) return started.status();
+  gateway_ = *std::move(started);
+  stats_.SetGatewayCounters(&gateway_->counters());
+  gateway::InboxGateway* gw = gateway_.get();
+  admin_ops_->SetHeldDeliverer(
+      [gw](std::string raw, std::function<void(absl::Status)> done) {
+        gw->Deliver(std::move(raw), std::move(done));
+      },
+      config_.gateway_upstream_timeout);
+  LogInfo(absl::StrCat("inbox gateway on ", gateway_->address(), " in front of ",
+                       config_.gateway_upstream, "; FLAG: ", config_.gateway_flag,
+                       "; no decision: fail ", config_.gateway_fail));
   return absl::OkStatus();
 }
 
@@ -250,6 +305,8 @@ void ServerImpl::Shutdown() {
   shut_down_ = true;
   absl::Time deadline = absl::Now() + config_.drain_timeout;
   if (admin_http_) admin_http_->Stop();  // finishes the requests being served
+  // The gateway's requests in flight are decided and answered before the pool stops.
+  if (gateway_) gateway_->Stop(config_.drain_timeout);
   for (grpc::Server* s : {server_.get(), admin_server_.get()}) {
     if (s == nullptr) continue;
     if (grpc::HealthCheckServiceInterface* health = s->GetHealthCheckService()) {

@@ -43,6 +43,8 @@ class Server {
   virtual std::string admin_address() const = 0;
   // "host:port" of the admin HTTP port (review page, /metrics); "" when it is off.
   virtual std::string admin_http_address() const = 0;
+  // "host:port" of the inbox gateway; "" when it is off.
+  virtual std::string gateway_address() const = 0;
   // The version of the serving policy.
   virtual std::string policy_version() const = 0;
 

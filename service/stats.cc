@@ -95,6 +95,19 @@ StatsSnapshot Stats::Snapshot() const {
   s.reloads = reloads_.load(std::memory_order_relaxed);
   s.reload_failures = reload_failures_.load(std::memory_order_relaxed);
   s.started_at = started_at_;
+  if (gateway_ != nullptr) {
+    const gateway::GatewayCounters& g = *gateway_;
+    for (const auto& [name, counter] :
+         {std::pair{"requests", &g.requests}, std::pair{"forwarded", &g.forwarded},
+          std::pair{"rejected", &g.rejected}, std::pair{"flagged", &g.flagged},
+          std::pair{"held", &g.held}, std::pair{"failed_open", &g.failed_open},
+          std::pair{"failed_closed", &g.failed_closed}, std::pair{"bad_requests", &g.bad_requests},
+          std::pair{"too_large", &g.too_large}, std::pair{"overloaded", &g.overloaded},
+          std::pair{"timeouts", &g.timeouts}, std::pair{"upstream_errors", &g.upstream_errors},
+          std::pair{"delivered_held", &g.delivered_held}}) {
+      s.gateway[name] = counter->load(std::memory_order_relaxed);
+    }
+  }
   return s;
 }
 

@@ -16,6 +16,8 @@
 #ifndef FEDWALL_SERVICE_STATS_H_
 #define FEDWALL_SERVICE_STATS_H_
 
+#include "service/gateway/gateway.h"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -57,6 +59,7 @@ struct StatsSnapshot {
   uint64_t reloads = 0;
   uint64_t reload_failures = 0;
   absl::Time started_at;
+  std::map<std::string, uint64_t> gateway;  // the inbox gateway's counters; empty when off
 };
 
 class Stats {
@@ -72,6 +75,8 @@ class Stats {
   void RecordReload(bool ok);
 
   StatsSnapshot Snapshot() const;
+  // The inbox gateway's counters, read by Snapshot(); set once at start, before serving.
+  void SetGatewayCounters(const gateway::GatewayCounters* counters) { gateway_ = counters; }
 
  private:
   static constexpr size_t kShards = 16;
@@ -80,6 +85,7 @@ class Stats {
     absl::flat_hash_map<std::string, uint64_t> counts ABSL_GUARDED_BY(mu);
   };
 
+  const gateway::GatewayCounters* gateway_ = nullptr;
   absl::Time started_at_;
   std::array<std::atomic<uint64_t>, 4> verdicts_{};
   std::atomic<uint64_t> reloads_{0};

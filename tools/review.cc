@@ -107,6 +107,20 @@ std::string FlagJson(v1::Flag flag, const std::string& replacement) {
   }
   return json;
 }
+// What became of a delivery the inbox gateway holds: "held, 11h left to approve",
+// "held, its deadline passed 2h ago", "delivered", "failed: ...".
+std::string HeldSummary(const v1::HeldDelivery& held, absl::Time now) {
+  const absl::Time deadline = ToTime(held.deliver_before());
+  if (held.state() == "held") {
+    return now < deadline
+               ? absl::StrCat("held, ", FormatAge(deadline - now), " left to approve")
+               : absl::StrCat("held, its deadline passed ", FormatAge(now - deadline), " ago");
+  }
+  if (held.detail().empty()) return Printable(TerminalSafe(held.state()));
+  return absl::StrCat(Printable(TerminalSafe(held.state())), ": ",
+                      Printable(TerminalSafe(held.detail())));
+}
+
 
 // ----- review list ----------------------------------------------------------------------------
 
@@ -141,9 +155,13 @@ void PrintTable(const v1::ListFlagsResponse& page, const ReviewListOptions& opti
           Paint(color, StatusColor(f.status()), FitWidth(StatusName(f.status()), kStatus, true)),
           "  ");
     }
+    std::string rules = RuleList(f);
+    if (f.has_held() && f.held().state() == "held") {
+      rules = absl::StrCat("[", HeldSummary(f.held(), now), "] ", rules);
+    }
     absl::StrAppend(&line, FitWidth(FormatScore(f.score()), kScore, true), "  ",
                     FitWidth(ShortActor(f.actor()), kActor, true), "  ",
-                    Paint(color, kCyan, FitWidth(RuleList(f), rules_width, false)));
+                    Paint(color, kCyan, FitWidth(rules, rules_width, false)));
     out << line << "\n";
   }
 }
@@ -372,6 +390,12 @@ void PrintFlag(const v1::Flag& flag, const ReviewShowOptions& options, std::ostr
     out << "\n";
   }
   if (!flag.note().empty()) out << "Note     " << Printable(TerminalSafe(flag.note())) << "\n";
+  if (flag.has_held()) {
+    // The inbox gateway holds the delivery: approving delivers it, before the deadline only.
+    out << "Held     " << HeldSummary(flag.held(), now) << "\n";
+    out << "         deliver before " << FormatTimestamp(flag.held().deliver_before())
+        << " (the sender's signature expires; after it an approval does not deliver)\n";
+  }
 
   // The post as a reader sees it.
   simdjson::dom::parser parser;
@@ -588,6 +612,9 @@ int RunReviewResolve(const ReviewResolveOptions& options, std::ostream& out, std
     absl::StrAppend(&line, " by ", Printable(TerminalSafe(flag.moderator())));
   }
   absl::StrAppend(&line, " (", ShortActor(flag.actor()), ")");
+  if (flag.has_held()) {
+    absl::StrAppend(&line, "; held delivery: ", HeldSummary(flag.held(), absl::Now()));
+  }
   if (options.block_domain) {
     std::string domain = text::DomainOfUrl(flag.actor());
     absl::StrAppend(&line, "; blocked domain ",

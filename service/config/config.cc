@@ -64,7 +64,10 @@ enum class Kind {
   kCount,     // TOML integer >= 0, into a size_t
   kSize,      // TOML integer of bytes >= 0, or a string ParseByteSize takes, into a size_t
   kDuration,  // TOML string absl::ParseDuration takes, >= 0 and finite
+  kStrings,   // TOML array of strings (at most kMaxListItems)
 };
+
+constexpr size_t kMaxListItems = 1000;
 
 struct KeySpec {
   std::string_view table;
@@ -76,6 +79,7 @@ struct KeySpec {
   int ServiceConfig::*int_field = nullptr;
   size_t ServiceConfig::*size_field = nullptr;
   absl::Duration ServiceConfig::*duration_field = nullptr;
+  std::vector<std::string> ServiceConfig::*strings_field = nullptr;
   // Inclusive range checked by Validate (kInt, kCount, kSize; kDuration below).
   int64_t min = 0;
   int64_t max = 0;
@@ -139,6 +143,16 @@ KeySpec DurationKey(std::string_view table, std::string_view key,
   return k;
 }
 
+KeySpec StringsKey(std::string_view table, std::string_view key,
+                   std::vector<std::string> ServiceConfig::*field) {
+  KeySpec k;
+  k.table = table;
+  k.key = key;
+  k.kind = Kind::kStrings;
+  k.strings_field = field;
+  return k;
+}
+
 // Every key of fedwall.toml, in the order of the documentation.
 const std::vector<KeySpec>& Keys() {
   using C = ServiceConfig;
@@ -164,6 +178,25 @@ const std::vector<KeySpec>& Keys() {
       SizeKey("limits", "max_batch_items", Kind::kCount, &C::max_batch_items, 1, 100000),
       SizeKey("limits", "max_json_depth", Kind::kCount, &C::max_json_depth, 2, 1024),
       SizeKey("limits", "max_stream_in_flight", Kind::kCount, &C::max_stream_in_flight, 1, 65536),
+      StringKey("gateway", "listen", &C::gateway_listen),
+      StringKey("gateway", "upstream", &C::gateway_upstream),
+      StringKey("gateway", "flag", &C::gateway_flag),
+      StringsKey("gateway", "inbox_paths", &C::gateway_inbox_paths),
+      IntKey("gateway", "reject_status", &C::gateway_reject_status, 100, 599),
+      StringsKey("gateway", "trusted_proxies", &C::gateway_trusted_proxies),
+      StringKey("gateway", "fail", &C::gateway_fail),
+      StringsKey("gateway", "flag_effects", &C::gateway_flag_effects),
+      DurationKey("gateway", "hold_window", &C::gateway_hold_window, absl::Minutes(1),
+                  absl::Hours(24 * 7)),
+      SizeKey("gateway", "max_body_bytes", Kind::kSize, &C::gateway_max_body_bytes, kKiB,
+              64 * kMiB),
+      DurationKey("gateway", "read_timeout", &C::gateway_read_timeout, absl::Milliseconds(100),
+                  absl::Minutes(10)),
+      DurationKey("gateway", "upstream_timeout", &C::gateway_upstream_timeout,
+                  absl::Milliseconds(100), absl::Minutes(10)),
+      SizeKey("gateway", "max_in_flight", Kind::kCount, &C::gateway_max_in_flight, 1, 1'000'000),
+      SizeKey("gateway", "max_connections", Kind::kCount, &C::gateway_max_connections, 1,
+              1'000'000),
   };
   return *kKeys;
 }
@@ -267,6 +300,9 @@ std::string TypeMessage(const KeySpec& spec, const toml::node& node) {
     case Kind::kDuration:
       want = "a duration string like \"5s\" or \"300ms\"";
       break;
+    case Kind::kStrings:
+      want = "an array of strings";
+      break;
   }
   return absl::StrCat(spec.Name(), " must be ", Av(want), ", got ", Av(TypeName(node.type())));
 }
@@ -331,6 +367,25 @@ std::string Apply(const KeySpec& spec, const toml::node& node, ServiceConfig& co
         return absl::StrCat(spec.Name(), " must be finite, got ", Quote(v->get()));
       }
       config.*spec.duration_field = d;
+      return "";
+    }
+    case Kind::kStrings: {
+      const toml::array* a = node.as_array();
+      if (a == nullptr) return TypeMessage(spec, node);
+      if (a->size() > kMaxListItems) {
+        return absl::StrCat(spec.Name(), " has ", a->size(), " items, over the limit of ",
+                            kMaxListItems);
+      }
+      std::vector<std::string> items;
+      for (const toml::node& item : *a) {
+        const toml::value<std::string>* v = item.as_string();
+        if (v == nullptr) return TypeMessage(spec, node);
+        if (v->get().find('\0') != std::string::npos) {
+          return absl::StrCat(spec.Name(), " must not contain a NUL character");
+        }
+        items.push_back(v->get());
+      }
+      config.*spec.strings_field = std::move(items);
       return "";
     }
   }
@@ -494,6 +549,7 @@ absl::Status ServiceConfig::Validate() const {
     switch (spec.kind) {
       case Kind::kString:
       case Kind::kBool:
+      case Kind::kStrings:
         break;
       case Kind::kInt: {
         const int n = this->*spec.int_field;
@@ -539,6 +595,41 @@ absl::Status ServiceConfig::Validate() const {
     errors.push_back(
         "server.admin_client_ca_file needs TLS: set server.tls_cert_file and "
         "server.tls_key_file too");
+  }
+  CheckAddress("gateway.listen", gateway_listen, /*required=*/false, errors);
+  if (!gateway_listen.empty()) {
+    CheckDistinct("server.listen", listen, "gateway.listen", gateway_listen, errors);
+    if (gateway_upstream.empty()) {
+      errors.push_back(
+          "gateway.upstream must be set with gateway.listen (the server behind the gateway, "
+          "like \"http://127.0.0.1:3000\")");
+    } else if (!HasPrefix(gateway_upstream, "http://")) {
+      errors.push_back(absl::StrCat("gateway.upstream must be an http:// URL, got ",
+                                    Quote(gateway_upstream)));
+    }
+  }
+  if (gateway_flag != "forward" && gateway_flag != "hold") {
+    errors.push_back(
+        absl::StrCat("gateway.flag must be \"forward\" or \"hold\", got ", Quote(gateway_flag)));
+  }
+  if (gateway_fail != "open" && gateway_fail != "closed") {
+    errors.push_back(
+        absl::StrCat("gateway.fail must be \"open\" or \"closed\", got ", Quote(gateway_fail)));
+  }
+  if (gateway_reject_status != 202 && gateway_reject_status != 403) {
+    errors.push_back(absl::StrCat("gateway.reject_status must be 202 or 403, got ",
+                                  gateway_reject_status));
+  }
+  for (const std::string& p : gateway_inbox_paths) {
+    if (p.empty() || p.front() != '/') {
+      errors.push_back(absl::StrCat("gateway.inbox_paths: ", Quote(p), " must start with '/'"));
+    }
+  }
+  for (const std::string& e : gateway_flag_effects) {
+    if (e != "strip_media" && e != "mark_sensitive" && e != "unlist" && e != "followers_only") {
+      errors.push_back(absl::StrCat("gateway.flag_effects: unknown effect ", Quote(e),
+                                    " (strip_media, mark_sensitive, unlist, followers_only)"));
+    }
   }
   if (policy_dir.empty()) errors.push_back("policy.dir must not be empty");
   if (store.empty()) {

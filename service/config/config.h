@@ -61,6 +61,22 @@ struct ServiceConfig {
   size_t max_json_depth = 64;           // nesting of an activity
   size_t max_stream_in_flight = 256;    // requests of one stream evaluated at once
 
+  // [gateway]: the inbox gateway (docs/integrations/gateway.md); off while gateway_listen is "".
+  std::string gateway_listen;    // host:port of the HTTP inbox gateway
+  std::string gateway_upstream;  // http://host:port of the server behind it
+  std::string gateway_flag = "forward";  // FLAG: "forward" (deliver, review later) or "hold"
+  std::vector<std::string> gateway_inbox_paths = {"/inbox", "/users/*/inbox"};
+  int gateway_reject_status = 202;  // REJECT answers this (202 or 403)
+  std::vector<std::string> gateway_trusted_proxies = {"127.0.0.1", "::1"};  // X-Forwarded-For
+  std::string gateway_fail = "open";           // no decision possible: "open" forwards, "closed" 503
+  std::vector<std::string> gateway_flag_effects;  // effects that make an ACCEPT a FLAG
+  absl::Duration gateway_hold_window = absl::Hours(12);  // a held request's signature lifetime
+  size_t gateway_max_body_bytes = 1 << 20;
+  absl::Duration gateway_read_timeout = absl::Seconds(30);
+  absl::Duration gateway_upstream_timeout = absl::Seconds(30);
+  size_t gateway_max_in_flight = 512;
+  size_t gateway_max_connections = 4096;
+
   // Checks ranges and required combinations; InvalidArgument naming the key.
   absl::Status Validate() const;
 };

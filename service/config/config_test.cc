@@ -69,6 +69,20 @@ void ExpectSameSettings(const ServiceConfig& a, const ServiceConfig& b) {
   EXPECT_EQ(a.max_batch_items, b.max_batch_items);
   EXPECT_EQ(a.max_json_depth, b.max_json_depth);
   EXPECT_EQ(a.max_stream_in_flight, b.max_stream_in_flight);
+  EXPECT_EQ(a.gateway_listen, b.gateway_listen);
+  EXPECT_EQ(a.gateway_upstream, b.gateway_upstream);
+  EXPECT_EQ(a.gateway_flag, b.gateway_flag);
+  EXPECT_EQ(a.gateway_inbox_paths, b.gateway_inbox_paths);
+  EXPECT_EQ(a.gateway_reject_status, b.gateway_reject_status);
+  EXPECT_EQ(a.gateway_trusted_proxies, b.gateway_trusted_proxies);
+  EXPECT_EQ(a.gateway_fail, b.gateway_fail);
+  EXPECT_EQ(a.gateway_flag_effects, b.gateway_flag_effects);
+  EXPECT_EQ(a.gateway_hold_window, b.gateway_hold_window);
+  EXPECT_EQ(a.gateway_max_body_bytes, b.gateway_max_body_bytes);
+  EXPECT_EQ(a.gateway_read_timeout, b.gateway_read_timeout);
+  EXPECT_EQ(a.gateway_upstream_timeout, b.gateway_upstream_timeout);
+  EXPECT_EQ(a.gateway_max_in_flight, b.gateway_max_in_flight);
+  EXPECT_EQ(a.gateway_max_connections, b.gateway_max_connections);
 }
 
 // ParseConfig's error message for `toml` ("" when it parses).
@@ -151,12 +165,70 @@ max_stream_in_flight = 64
   EXPECT_TRUE(c->Validate().ok()) << c->Validate();
 }
 
+TEST(ConfigTest, GatewaySettings) {
+  absl::StatusOr<ServiceConfig> c = ParseConfig(R"toml(
+[gateway]
+listen = "127.0.0.1:8088"
+upstream = "http://127.0.0.1:3000"
+flag = "hold"
+inbox_paths = ["/inbox", "/u/*/inbox"]
+reject_status = 403
+trusted_proxies = ["10.0.0.0/8"]
+fail = "closed"
+flag_effects = ["mark_sensitive", "strip_media"]
+hold_window = "6h"
+max_body_bytes = "512KiB"
+read_timeout = "10s"
+upstream_timeout = "5s"
+max_in_flight = 64
+max_connections = 100
+)toml",
+                                                "f.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->Validate().ok()) << c->Validate();
+  EXPECT_EQ(c->gateway_flag, "hold");
+  EXPECT_EQ(c->gateway_inbox_paths, (std::vector<std::string>{"/inbox", "/u/*/inbox"}));
+  EXPECT_EQ(c->gateway_trusted_proxies, (std::vector<std::string>{"10.0.0.0/8"}));
+  EXPECT_EQ(c->gateway_flag_effects, (std::vector<std::string>{"mark_sensitive", "strip_media"}));
+  EXPECT_EQ(c->gateway_reject_status, 403);
+  EXPECT_EQ(c->gateway_hold_window, absl::Hours(6));
+  EXPECT_EQ(c->gateway_max_body_bytes, 512u << 10);
+  EXPECT_EQ(c->gateway_max_connections, 100u);
+
+  EXPECT_THAT(ParseError("[gateway]\ninbox_paths = \"/inbox\"\n"),
+              HasSubstr("gateway.inbox_paths must be an array of strings"));
+  EXPECT_THAT(ParseError("[gateway]\ninbox_paths = [1]\n"),
+              HasSubstr("gateway.inbox_paths must be an array of strings"));
+
+  ServiceConfig bad;
+  bad.gateway_listen = "127.0.0.1:8088";
+  EXPECT_THAT(Message(bad.Validate()), HasSubstr("gateway.upstream must be set"));
+  bad.gateway_upstream = "https://127.0.0.1:3000";
+  EXPECT_THAT(Message(bad.Validate()), HasSubstr("gateway.upstream must be an http:// URL"));
+  bad.gateway_upstream = "http://127.0.0.1:3000";
+  bad.gateway_flag = "keep";
+  bad.gateway_fail = "maybe";
+  bad.gateway_reject_status = 200;
+  bad.gateway_inbox_paths = {"inbox"};
+  bad.gateway_flag_effects = {"hide"};
+  const std::string m = Message(bad.Validate());
+  EXPECT_THAT(m, HasSubstr("gateway.flag must be \"forward\" or \"hold\""));
+  EXPECT_THAT(m, HasSubstr("gateway.fail must be \"open\" or \"closed\""));
+  EXPECT_THAT(m, HasSubstr("gateway.reject_status must be 202 or 403"));
+  EXPECT_THAT(m, HasSubstr("gateway.inbox_paths: \"inbox\" must start with '/'"));
+  EXPECT_THAT(m, HasSubstr("gateway.flag_effects: unknown effect \"hide\""));
+  ServiceConfig same;
+  same.gateway_listen = same.listen;
+  same.gateway_upstream = "http://127.0.0.1:3000";
+  EXPECT_THAT(Message(same.Validate()), HasSubstr("must differ"));
+}
+
 TEST(ConfigTest, KeyNamesListEveryKeyOnce) {
   const std::vector<std::string> names = ConfigKeyNames();
-  EXPECT_EQ(names.size(), 18u);
+  EXPECT_EQ(names.size(), 32u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   EXPECT_EQ(names.front(), "server.listen");
-  EXPECT_EQ(names.back(), "limits.max_stream_in_flight");
+  EXPECT_EQ(names.back(), "gateway.max_connections");
 }
 
 TEST(ConfigTest, UnknownKeyNamesLineAndKey) {

@@ -87,6 +87,19 @@ void WriteFlagSummary(const store::Flag& f, JsonOut& j) {
   j.String(f.moderator);
   j.Key("note");
   j.String(f.note);
+  j.Key("held");  // the inbox gateway holds the delivery until a decision
+  if (f.held) {
+    j.BeginObject();
+    j.Key("deliver_before");
+    j.String(Rfc3339(f.held->deliver_before));
+    j.Key("state");
+    j.String(store::HeldStateName(f.held->state));
+    j.Key("detail");
+    j.String(f.held->detail);
+    j.EndObject();
+  } else {
+    j.Null();
+  }
   j.Key("rules");
   j.BeginArray();
   for (const std::string& r : f.data.rule_ids) j.String(r);

@@ -89,6 +89,15 @@ std::string RenderMetrics(const StatsSnapshot& stats) {
       "# TYPE fedwall_start_time_seconds gauge\n"
       "fedwall_start_time_seconds ",
       UnixSeconds(stats.started_at), "\n");
+  if (!stats.gateway.empty()) {
+    absl::StrAppend(&out,
+                    "# HELP fedwall_gateway_events_total What the inbox gateway did, by event "
+                    "(docs/integrations/gateway.md).\n"
+                    "# TYPE fedwall_gateway_events_total counter\n");
+    for (const auto& [name, n] : stats.gateway) {
+      absl::StrAppend(&out, "fedwall_gateway_events_total{event=\"", name, "\"} ", n, "\n");
+    }
+  }
   return out;
 }
 

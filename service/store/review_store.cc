@@ -14,4 +14,20 @@ const char* FlagStatusName(FlagStatus s) {
   return "unknown";
 }
 
+const char* HeldStateName(HeldState state) {
+  switch (state) {
+    case HeldState::kHeld:
+      return "held";
+    case HeldState::kDelivered:
+      return "delivered";
+    case HeldState::kDropped:
+      return "dropped";
+    case HeldState::kExpired:
+      return "expired";
+    case HeldState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 }  // namespace fedwall::store

@@ -52,6 +52,27 @@ struct NewFlag {
   int64_t score_milli = 0;            // total score in thousandths
   std::string policy_version;
   absl::Time created_at = absl::UnixEpoch();
+  // The inbox gateway's `hold` mode: the HTTP request to deliver when a moderator approves
+  // ("" when nothing is held), and the time after which its signature is too old to deliver.
+  std::string held_request;
+  absl::Time deliver_before = absl::UnixEpoch();
+};
+
+// What became of a held request (the gateway's `hold` mode).
+enum class HeldState : uint8_t {
+  kHeld = 1,       // waiting for a moderator
+  kDelivered = 2,  // approved and delivered (the server answered 2xx)
+  kDropped = 3,    // removed by a moderator: never delivered
+  kExpired = 4,    // approved after deliver_before: not delivered (the signature was too old)
+  kFailed = 5,     // approved, but the delivery failed (detail says why)
+};
+const char* HeldStateName(HeldState state);  // "held", "delivered", ...
+
+// A flag's held request, as listings show it (without the request's bytes).
+struct HeldInfo {
+  absl::Time deliver_before = absl::UnixEpoch();
+  HeldState state = HeldState::kHeld;
+  std::string detail;  // why it failed or expired
 };
 
 // A stored flag.
@@ -63,6 +84,7 @@ struct Flag {
   std::optional<absl::Time> resolved_at;  // set once resolved
   std::string moderator;                  // who resolved it
   std::string note;
+  std::optional<HeldInfo> held;           // set when the gateway holds its request
 };
 
 // What AddFlags did for one NewFlag.
@@ -125,6 +147,7 @@ struct PutBlocksResult {
 struct ReviewStoreLimits {
   static constexpr size_t kMaxActivityJsonBytes = size_t{16} << 20;  // NewFlag::activity_json
   static constexpr size_t kMaxMatchesBytes = size_t{16} << 20;       // NewFlag::matches
+  static constexpr size_t kMaxHeldRequestBytes = size_t{17} << 20;   // NewFlag::held_request
   // Every other string: ids, actor, domains, policy_version, each rule id, moderator, note,
   // comments, FlagQuery filters.
   static constexpr size_t kMaxStringBytes = size_t{64} << 10;
@@ -168,6 +191,12 @@ class ReviewStore {
                                                           bool replace) = 0;
   // False when no block for this domain existed.
   virtual absl::StatusOr<bool> DeleteDomainBlock(std::string_view domain) = 0;
+
+  // The request held with flag `id` (NewFlag::held_request); NotFound when the flag has none.
+  virtual absl::StatusOr<std::string> GetHeldRequest(std::string_view id) = 0;
+  // Records what became of it; NotFound when the flag holds no request.
+  virtual absl::Status SetHeldState(std::string_view id, HeldState state, std::string_view detail,
+                                    absl::Time at) = 0;
 };
 
 struct SqliteOptions {

@@ -3,13 +3,15 @@
 // so are its -wal and -shm files. Every write runs in a BEGIN IMMEDIATE transaction, so
 // a writer never has to upgrade a read lock (which WAL would refuse without waiting).
 //
-// Schema (version 1; `PRAGMA user_version` holds the version, kMigrations the steps):
+// Schema (version 2; `PRAGMA user_version` holds the version, kMigrations the steps):
 //   flags         one row per flag; id is the AUTOINCREMENT row number (never reused);
 //                 activity_id is NULL when empty so that the UNIQUE constraint only applies to
 //                 real ids; rule_ids keeps NewFlag::rule_ids exactly (length-prefixed);
 //                 times are unix microseconds.
 //   flag_rules    (rule_id, flag_id) pairs, the index behind the rule filter of ListFlags.
 //   domain_blocks one row per blocked domain.
+//   held_deliveries (version 2) the request the inbox gateway holds with a flag, its deadline
+//                 and what became of it (HeldState).
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -88,6 +90,17 @@ CREATE TABLE domain_blocks (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 PRAGMA application_id = 1717860145;
+)sql",
+    // 2: held_deliveries (the inbox gateway's hold mode).
+    R"sql(
+CREATE TABLE held_deliveries (
+  flag_id INTEGER PRIMARY KEY REFERENCES flags (id) ON DELETE CASCADE,
+  request BLOB NOT NULL,
+  deliver_before INTEGER NOT NULL,
+  state INTEGER NOT NULL CHECK (state IN (1, 2, 3, 4, 5)),
+  detail TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL
+);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -284,7 +297,10 @@ std::string ColumnString(sqlite3_stmt* stmt, int col) {
 // The columns every flag query selects, in this order; activity_json last, only when asked.
 constexpr const char* kFlagColumns =
     "f.id, f.status, f.activity_id, f.actor, f.actor_domain, f.rule_ids, f.matches, "
-    "f.score_milli, f.policy_version, f.created_at, f.resolved_at, f.moderator, f.note";
+    "f.score_milli, f.policy_version, f.created_at, f.resolved_at, f.moderator, f.note, "
+    "(SELECT h.deliver_before FROM held_deliveries AS h WHERE h.flag_id = f.id), "
+    "(SELECT h.state FROM held_deliveries AS h WHERE h.flag_id = f.id), "
+    "(SELECT h.detail FROM held_deliveries AS h WHERE h.flag_id = f.id)";
 enum FlagColumn : int {
   kColId = 0,
   kColStatus,
@@ -299,6 +315,9 @@ enum FlagColumn : int {
   kColResolvedAt,
   kColModerator,
   kColNote,
+  kColHeldBefore,
+  kColHeldState,
+  kColHeldDetail,
   kColActivityJson,
 };
 
@@ -329,6 +348,18 @@ absl::StatusOr<Flag> ReadFlag(sqlite3_stmt* stmt, bool with_activity) {
   }
   f.moderator = ColumnString(stmt, kColModerator);
   f.note = ColumnString(stmt, kColNote);
+  if (sqlite3_column_type(stmt, kColHeldState) != SQLITE_NULL) {
+    const int64_t state = sqlite3_column_int64(stmt, kColHeldState);
+    if (state < 1 || state > 5) {
+      return absl::DataLossError(
+          absl::StrCat("review store: flag ", id, " has an unknown held state ", state));
+    }
+    HeldInfo held;
+    held.deliver_before = absl::FromUnixMicros(sqlite3_column_int64(stmt, kColHeldBefore));
+    held.state = static_cast<HeldState>(state);
+    held.detail = ColumnString(stmt, kColHeldDetail);
+    f.held = std::move(held);
+  }
   if (with_activity) f.data.activity_json = ColumnString(stmt, kColActivityJson);
   return f;
 }
@@ -353,6 +384,11 @@ absl::Status ValidateFlag(size_t index, const NewFlag& f, size_t* batch_bytes) {
                                                    f.matches.size(), " bytes; at most ",
                                                    Limits::kMaxMatchesBytes, " allowed"));
   }
+  if (f.held_request.size() > Limits::kMaxHeldRequestBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("review store: ", where, "held_request is ",
+                                                   f.held_request.size(), " bytes; at most ",
+                                                   Limits::kMaxHeldRequestBytes, " allowed"));
+  }
   if (f.rule_ids.size() > Limits::kMaxRuleIds) {
     return absl::InvalidArgumentError(absl::StrCat("review store: ", where, "rule_ids has ",
                                                    f.rule_ids.size(), " ids; at most ",
@@ -363,7 +399,7 @@ absl::Status ValidateFlag(size_t index, const NewFlag& f, size_t* batch_bytes) {
       {"actor", &f.actor},
       {"actor_domain", &f.actor_domain},
       {"policy_version", &f.policy_version}};
-  size_t bytes = f.activity_json.size() + f.matches.size();
+  size_t bytes = f.activity_json.size() + f.matches.size() + f.held_request.size();
   for (const auto& [name, value] : strings) {
     if (absl::Status s = CheckString(absl::StrCat(where, name), *value); !s.ok()) return s;
     bytes += value->size();
@@ -432,6 +468,9 @@ class SqliteReviewStore final : public ReviewStore {
   absl::StatusOr<PutBlocksResult> PutDomainBlocks(std::span<const DomainBlock> blocks,
                                                   bool replace) override;
   absl::StatusOr<bool> DeleteDomainBlock(std::string_view domain) override;
+  absl::StatusOr<std::string> GetHeldRequest(std::string_view id) override;
+  absl::Status SetHeldState(std::string_view id, HeldState state, std::string_view detail,
+                            absl::Time at) override;
 
  private:
   // A cached statement borrowed for one use: reset and unbound when it goes out of scope.
@@ -713,10 +752,77 @@ absl::StatusOr<std::vector<AddedFlag>> SqliteReviewStore::AddFlags(std::span<con
       absl::StatusOr<bool> row = StepLocked(stmt.get(), "insert flag rule");
       if (!row.ok()) return row.status();
     }
+    if (!f.held_request.empty()) {
+      absl::StatusOr<sqlite3_stmt*> hold = PrepareLocked(
+          "INSERT INTO held_deliveries (flag_id, request, deliver_before, state, updated_at) "
+          "VALUES (:flag, :request, :before, 1, :now)");
+      if (!hold.ok()) return hold.status();
+      Stmt stmt(*hold);
+      const int rc = Binder(stmt.get())
+                         .Int64(":flag", id)
+                         .Blob(":request", f.held_request)
+                         .Int64(":before", absl::ToUnixMicros(f.deliver_before))
+                         .Int64(":now", absl::ToUnixMicros(f.created_at))
+                         .rc();
+      if (rc != SQLITE_OK) return Error(rc, "bind held request");
+      absl::StatusOr<bool> row = StepLocked(stmt.get(), "insert held request");
+      if (!row.ok()) return row.status();
+    }
     out.push_back({absl::StrCat(id), false});
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::string> SqliteReviewStore::GetHeldRequest(std::string_view id) {
+  const std::optional<int64_t> n = ParseId(id);
+  const auto not_found = [&] {
+    return absl::NotFoundError(absl::StrCat("flag ", Av(id), " holds no request"));
+  };
+  if (!n.has_value()) return not_found();
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<sqlite3_stmt*> find =
+      PrepareLocked("SELECT request FROM held_deliveries WHERE flag_id = :flag");
+  if (!find.ok()) return find.status();
+  Stmt stmt(*find);
+  if (int rc = Binder(stmt.get()).Int64(":flag", *n).rc(); rc != SQLITE_OK) {
+    return Error(rc, "bind held request lookup");
+  }
+  absl::StatusOr<bool> row = StepLocked(stmt.get(), "read held request");
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found();
+  return ColumnString(stmt.get(), 0);
+}
+
+absl::Status SqliteReviewStore::SetHeldState(std::string_view id, HeldState state,
+                                             std::string_view detail, absl::Time at) {
+  if (absl::Status s = CheckString("detail", detail); !s.ok()) return s;
+  const std::optional<int64_t> n = ParseId(id);
+  const auto not_found = [&] {
+    return absl::NotFoundError(absl::StrCat("flag ", Av(id), " holds no request"));
+  };
+  if (!n.has_value()) return not_found();
+  absl::MutexLock lock(&mu_);
+  Transaction txn(this);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  absl::StatusOr<sqlite3_stmt*> update = PrepareLocked(
+      "UPDATE held_deliveries SET state = :state, detail = :detail, updated_at = :at "
+      "WHERE flag_id = :flag");
+  if (!update.ok()) return update.status();
+  {
+    Stmt stmt(*update);
+    const int rc = Binder(stmt.get())
+                       .Int64(":state", static_cast<int64_t>(state))
+                       .Text(":detail", detail)
+                       .Int64(":at", absl::ToUnixMicros(at))
+                       .Int64(":flag", *n)
+                       .rc();
+    if (rc != SQLITE_OK) return Error(rc, "bind held state");
+    absl::StatusOr<bool> row = StepLocked(stmt.get(), "update held state");
+    if (!row.ok()) return row.status();
+  }
+  if (sqlite3_changes(db_) == 0) return not_found();
+  return txn.Commit();
 }
 
 absl::StatusOr<FlagPage> SqliteReviewStore::ListFlags(const FlagQuery& query) {

@@ -583,6 +583,64 @@ std::string RawQuery(const std::string& path, const std::string& sql) {
   return out;
 }
 
+TEST_F(ReviewStoreTest, HeldRequestsAreKeptWithTheirFlagAndTheirFate) {
+  absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
+  ASSERT_TRUE(s.ok()) << s.status();
+  NewFlag held = MakeFlag(1);
+  held.held_request = std::string("POST /inbox HTTP/1.1\r\nHost: a\r\n\r\n{\0}", 37);
+  held.deliver_before = T(43'200'000'000);
+  NewFlag plain = MakeFlag(2);
+  absl::StatusOr<std::vector<AddedFlag>> added = (*s)->AddFlags(std::vector<NewFlag>{held, plain});
+  ASSERT_TRUE(added.ok()) << added.status();
+  const std::string held_id = (*added)[0].id, plain_id = (*added)[1].id;
+
+  absl::StatusOr<Flag> got = (*s)->GetFlag(held_id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->held.has_value());
+  EXPECT_EQ(got->held->deliver_before, held.deliver_before);
+  EXPECT_EQ(got->held->state, HeldState::kHeld);
+  EXPECT_FALSE((*s)->GetFlag(plain_id)->held.has_value());
+  EXPECT_EQ(*(*s)->GetHeldRequest(held_id), held.held_request);  // bytes exactly, NUL included
+  EXPECT_EQ((*s)->GetHeldRequest(plain_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*s)->GetHeldRequest("nope").status().code(), absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE((*s)->SetHeldState(held_id, HeldState::kFailed, "the server answered 401", T(5)).ok());
+  FlagQuery q;
+  q.include_activity = false;
+  absl::StatusOr<FlagPage> page = (*s)->ListFlags(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->flags.size(), 2u);
+  ASSERT_TRUE(page->flags[0].held.has_value());
+  EXPECT_EQ(page->flags[0].held->state, HeldState::kFailed);
+  EXPECT_EQ(page->flags[0].held->detail, "the server answered 401");
+  EXPECT_EQ((*s)->SetHeldState(plain_id, HeldState::kDropped, "", T(6)).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(std::string(HeldStateName(HeldState::kExpired)), "expired");
+
+  NewFlag huge = MakeFlag(3);
+  huge.held_request.assign(ReviewStoreLimits::kMaxHeldRequestBytes + 1, 'x');
+  EXPECT_EQ((*s)->AddFlags({&huge, 1}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReviewStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsFlags) {
+  {
+    absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
+    ASSERT_TRUE(s.ok()) << s.status();
+    NewFlag f = MakeFlag(1);
+    ASSERT_TRUE((*s)->AddFlags({&f, 1}).ok());
+  }
+  // What a version 1 file looked like: no held_deliveries.
+  RawQuery(DbPath(), "DROP TABLE held_deliveries");
+  RawQuery(DbPath(), "PRAGMA user_version = 1");
+  absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(RawQuery(DbPath(), "PRAGMA user_version"), "2");
+  absl::StatusOr<FlagPage> page = (*s)->ListFlags({});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->flags.size(), 1u);
+  EXPECT_FALSE(page->flags[0].held.has_value());
+}
+
 TEST_F(ReviewStoreTest, FileIsInWalModeWithTheCurrentSchema) {
   {
     absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
@@ -590,7 +648,7 @@ TEST_F(ReviewStoreTest, FileIsInWalModeWithTheCurrentSchema) {
     EXPECT_EQ(RawQuery(DbPath(), "PRAGMA journal_mode"), "wal");
   }
   EXPECT_EQ(RawQuery(DbPath(), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQuery(DbPath(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(RawQuery(DbPath(), "PRAGMA user_version"), "2");
   EXPECT_EQ(RawQuery(DbPath(), "PRAGMA application_id"), "1717860145");  // "fdw1"
   // Opening again migrates nothing and works.
   absl::StatusOr<std::unique_ptr<ReviewStore>> s =
@@ -607,7 +665,7 @@ TEST_F(ReviewStoreTest, NewerSchemaIsRefused) {
   absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.status().message(), HasSubstr("999"));
-  EXPECT_THAT(s.status().message(), HasSubstr("version 1 "));
+  EXPECT_THAT(s.status().message(), HasSubstr("version 2 "));
 
   const std::string fresh = dir_ + "/fresh.db";
   RawQuery(fresh, "PRAGMA user_version = 999");

@@ -19,7 +19,7 @@
 namespace fedwall::gateway_testing {
 
 UpstreamStub::UpstreamStub(int status) : status_(status) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -34,7 +34,7 @@ UpstreamStub::UpstreamStub(int status) : status_(status) {
     while (!stop_) {
       pollfd p{listen_fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
-      const int fd = accept(listen_fd_, nullptr, nullptr);
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       std::lock_guard<std::mutex> lock(mu_);
       fds_.push_back(fd);
@@ -88,9 +88,15 @@ void UpstreamStub::Serve(int fd) {
     Received r;
     r.head = buf.substr(0, end + 2);
     size_t length = 0;
+    // HTTP/1.0, or Connection: close: answer, then close (nginx waits for that).
+    bool close_after = absl::StrContains(r.head.substr(0, r.head.find("\r\n")), "HTTP/1.0");
     for (absl::string_view line : absl::StrSplit(r.head, "\r\n")) {
       if (absl::StartsWithIgnoreCase(line, "content-length:")) {
         (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(15)), &length);
+      }
+      if (absl::StartsWithIgnoreCase(line, "connection:") &&
+          absl::StrContains(absl::AsciiStrToLower(line), "close")) {
+        close_after = true;
       }
     }
     buf.erase(0, end + 4);
@@ -107,14 +113,19 @@ void UpstreamStub::Serve(int fd) {
     }
     const std::string body = "upstream says hi";
     const std::string answer = absl::StrCat("HTTP/1.1 ", status_, " Whatever\r\nX-Upstream: yes\r\n",
+                                            close_after ? "Connection: close\r\n" : "",
                                             "Content-Length: ", body.size(), "\r\n\r\n", body);
     if (write(fd, answer.data(), answer.size()) != static_cast<ssize_t>(answer.size())) return;
+    if (close_after) {
+      shutdown(fd, SHUT_RDWR);
+      return;
+    }
   }
 }
 
 std::string RawExchange(const std::string& host, int port, const std::string& raw,
                         double timeout_seconds, bool half_close) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
