@@ -87,63 +87,87 @@ absl::StatusOr<store::Flag> AdminOps::ResolveFlag(const ResolveRequest& request)
   return resolved;
 }
 
-absl::Status AdminOps::SettleHeld(const store::Flag& flag) {
+void AdminOps::SettleHeldAsync(const store::Flag& flag, std::function<void()> settled) {
   const store::HeldState state = flag.held->state;
   const absl::Time now = absl::Now();
-  if (flag.status == store::FlagStatus::kRemoved) {
-    if (state != store::HeldState::kHeld && state != store::HeldState::kFailed) {
-      return absl::OkStatus();  // delivered, dropped or expired already: nothing to undo
+  const auto record = [this, &flag, &settled](store::HeldState to, const std::string& detail) {
+    if (absl::Status s = store_->SetHeldState(flag.id, to, detail, absl::Now()); !s.ok()) {
+      LogWarning(absl::StrCat("held delivery of flag ", flag.id, ": ", s.message()));
     }
+    settled();
+  };
+  const bool open = state == store::HeldState::kHeld || state == store::HeldState::kFailed;
+  if (flag.status == store::FlagStatus::kPending) return settled();
+  if (flag.status == store::FlagStatus::kRemoved) {
+    if (!open) return settled();  // delivered, dropped or expired already: nothing to undo
     LogInfo(absl::StrCat("held delivery of flag ", flag.id, " dropped (removed)"));
-    return store_->SetHeldState(flag.id, store::HeldState::kDropped, "removed by a moderator", now);
+    return record(store::HeldState::kDropped, "removed by a moderator");
   }
-  // Approved: deliver, unless that already happened or cannot any more.
-  if (state != store::HeldState::kHeld && state != store::HeldState::kFailed) {
-    return absl::OkStatus();
-  }
+  // Approved: deliver, unless that happened, is happening, or cannot any more.
+  if (!open && state != store::HeldState::kDelivering) return settled();
   if (now > flag.held->deliver_before) {
+    if (!open) return settled();
     const std::string detail = absl::StrCat(
         "approved at ", absl::FormatTime(now), ", after the deadline ",
         absl::FormatTime(flag.held->deliver_before),
         ": the sender's signature is too old for the server to accept; not delivered");
-    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " expired: ", detail));
-    return store_->SetHeldState(flag.id, store::HeldState::kExpired, detail, now);
+    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " expired"));
+    return record(store::HeldState::kExpired, detail);
   }
   if (!deliverer_) {
-    return store_->SetHeldState(flag.id, store::HeldState::kFailed,
-                                "the inbox gateway is not running; approve again once it is", now);
+    if (!open) return settled();
+    return record(store::HeldState::kFailed,
+                  "the inbox gateway is not running; approve again once it is");
+  }
+  // One delivery at a time: the claim is atomic in the store (approvals may come from the
+  // gRPC AdminService and the review page at once). A delivery that never reported back (the
+  // process stopped) can be claimed again after twice the delivery timeout.
+  absl::StatusOr<bool> claimed =
+      store_->ClaimHeld(flag.id, now, now - 2 * delivery_timeout_ - absl::Seconds(10));
+  if (!claimed.ok() || !*claimed) {
+    if (!claimed.ok()) LogWarning(absl::StrCat("held delivery of flag ", flag.id, ": ",
+                                               claimed.status().message()));
+    return settled();
   }
   absl::StatusOr<std::string> raw = store_->GetHeldRequest(flag.id);
-  if (!raw.ok()) return raw.status();
-  struct Result {
+  if (!raw.ok()) return record(store::HeldState::kFailed, std::string(raw.status().message()));
+  // The outcome is recorded when the server answers, however long the caller waits.
+  deliverer_(*std::move(raw), [this, id = flag.id, settled](absl::Status delivered) {
+    if (delivered.ok()) {
+      LogInfo(absl::StrCat("held delivery of flag ", id, " delivered (approved)"));
+    } else {
+      LogWarning(absl::StrCat("held delivery of flag ", id, " failed: ", delivered.message()));
+    }
+    const absl::Status s = store_->SetHeldState(
+        id, delivered.ok() ? store::HeldState::kDelivered : store::HeldState::kFailed,
+        delivered.ok() ? "" : absl::StrCat(delivered.message(), "; approve again to retry"),
+        absl::Now());
+    if (!s.ok()) LogWarning(absl::StrCat("held delivery of flag ", id, ": ", s.message()));
+    settled();
+  });
+}
+
+void AdminOps::SettleHeldOf(const std::string& flag_id) {
+  absl::StatusOr<store::Flag> flag = store_->GetFlag(flag_id);
+  if (!flag.ok() || !flag->held.has_value()) return;
+  SettleHeldAsync(*flag, [] {});
+}
+
+absl::Status AdminOps::SettleHeld(const store::Flag& flag) {
+  struct Wait {
     absl::Mutex mu;
     bool done ABSL_GUARDED_BY(mu) = false;
-    absl::Status status ABSL_GUARDED_BY(mu);
   };
-  auto result = std::make_shared<Result>();
-  deliverer_(*std::move(raw), [result](absl::Status s) {
-    absl::MutexLock lock(&result->mu);
-    result->done = true;
-    result->status = std::move(s);
+  auto wait = std::make_shared<Wait>();
+  SettleHeldAsync(flag, [wait] {
+    absl::MutexLock lock(&wait->mu);
+    wait->done = true;
   });
-  absl::Status delivered;
-  {
-    absl::MutexLock lock(&result->mu);
-    auto finished = [r = result.get()]() ABSL_SHARED_LOCKS_REQUIRED(r->mu) { return r->done; };
-    if (result->mu.AwaitWithTimeout(absl::Condition(&finished), delivery_timeout_ + absl::Seconds(1))) {
-      delivered = result->status;
-    } else {
-      delivered = absl::DeadlineExceededError("no answer from the server in time");
-    }
-  }
-  if (delivered.ok()) {
-    LogInfo(absl::StrCat("held delivery of flag ", flag.id, " delivered (approved)"));
-    return store_->SetHeldState(flag.id, store::HeldState::kDelivered, "", absl::Now());
-  }
-  LogWarning(absl::StrCat("held delivery of flag ", flag.id, " failed: ", delivered.message()));
-  return store_->SetHeldState(flag.id, store::HeldState::kFailed,
-                              absl::StrCat(delivered.message(), "; approve again to retry"),
-                              absl::Now());
+  // The answer shows "delivering" when the server takes longer; the outcome is recorded later.
+  absl::MutexLock lock(&wait->mu);
+  auto finished = [w = wait.get()]() ABSL_SHARED_LOCKS_REQUIRED(w->mu) { return w->done; };
+  wait->mu.AwaitWithTimeout(absl::Condition(&finished), delivery_timeout_ + absl::Seconds(1));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<store::PutBlocksResult> AdminOps::PutDomainBlocks(

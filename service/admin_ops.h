@@ -76,6 +76,10 @@ class AdminOps {
       std::function<void(std::string raw, std::function<void(absl::Status)> done)>;
 
   AdminOps(PolicyManager* policies, store::ReviewStore* store);
+  // A request was held with a flag that already existed (the same activity sent again): if
+  // the flag is resolved already, deliver or drop the copy now (without waiting).
+  void SettleHeldOf(const std::string& flag_id);
+
   // Before the first ResolveFlag: how approved held requests are delivered, and how long an
   // approval waits for the server's answer. Without a deliverer an approval records "failed"
   // (the gateway is off); approving again retries.
@@ -105,8 +109,11 @@ class AdminOps {
   DomainStatus LookupDomain(std::string_view domain) const;
 
  private:
-  // Delivers or drops the request held with `flag` as its resolution says, and records it.
+  // Delivers or drops the request held with `flag` as its resolution says, and records it;
+  // waits for the server's answer up to the delivery timeout.
   absl::Status SettleHeld(const store::Flag& flag);
+  // The same without waiting; `settled` runs once the outcome is recorded (on any thread).
+  void SettleHeldAsync(const store::Flag& flag, std::function<void()> settled);
   // Hands the stored blocks to the policy manager; requires block_mu_.
   absl::Status RefreshBlocksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(block_mu_);
 

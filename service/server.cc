@@ -81,6 +81,7 @@ class ServerImpl final : public Server {
   Stats stats_;
   std::unique_ptr<store::ReviewStore> store_;
   std::unique_ptr<PolicyManager> policies_;
+  WorkerPool::Options pool_options_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FlagWriter> flags_;
   std::unique_ptr<PolicyServiceImpl> policy_service_;
@@ -163,6 +164,7 @@ absl::Status ServerImpl::Init() {
   pool_options.threads = static_cast<size_t>(config_.workers);
   pool_options.evaluator.parse.max_bytes = config_.max_activity_bytes;
   pool_options.evaluator.parse.max_depth = config_.max_json_depth;
+  pool_options_ = pool_options;
   pool_ = std::make_unique<WorkerPool>(pool_options);
   flags_ = std::make_unique<FlagWriter>(store_.get(), FlagWriter::Options{});
 
@@ -176,6 +178,10 @@ absl::Status ServerImpl::Init() {
   admin_service_ = std::make_unique<AdminServiceImpl>(token, policies_.get(), store_.get(),
                                                       admin_ops_.get(), &stats_);
 
+  // Before the admin ports open: approvals need the gateway to deliver held requests.
+  if (!config_.gateway_listen.empty()) {
+    if (absl::Status s = StartGateway(limits); !s.ok()) return s;
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   bool separate_admin = !config_.admin_listen.empty();
@@ -198,9 +204,6 @@ absl::Status ServerImpl::Init() {
         http::AdminHttpServer::Start(http_options, admin_ops_.get(), &stats_);
     if (!started.ok()) return started.status();
     admin_http_ = *std::move(started);
-  }
-  if (!config_.gateway_listen.empty()) {
-    if (absl::Status s = StartGateway(limits); !s.ok()) return s;
   }
   tls_ = TlsFiles{};  // the ports hold their TLS context; no need to keep the key around
   policies_->Start();
@@ -231,8 +234,10 @@ absl::Status ServerImpl::StartGateway(const DataPlaneLimits& limits) {
   o.max_in_flight = config_.gateway_max_in_flight;
   o.max_connections = config_.gateway_max_connections;
   o.threads = pool_->size();
-  gateway_decider_ = std::make_unique<GatewayDecider>(policies_.get(), pool_.get(), flags_.get(),
-                                                      &stats_, limits);
+  AdminOps* ops = admin_ops_.get();
+  gateway_decider_ = std::make_unique<GatewayDecider>(
+      policies_.get(), flags_.get(), &stats_, limits, pool_options_.evaluator,
+      [ops](const std::string& flag_id) { ops->SettleHeldOf(flag_id); });
   absl::StatusOr<std::unique_ptr<gateway::InboxGateway>> started =
       gateway::InboxGateway::Start(std::move(o), gateway_decider_.get());
   if (!started.ok()) return started.status();

@@ -1,13 +1,17 @@
 #include "service/gateway/gateway.h"
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <deque>
+#include <sys/resource.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,6 +34,9 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
+
+// Bytes read at a time; a connection's read buffer holds at most the header limit plus this.
+constexpr size_t kReadChunk = 64 << 10;
 
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return absl::ToChronoNanoseconds(d);
@@ -114,7 +121,8 @@ Request Outgoing(const Request& in, const std::string& peer) {
   std::string forwarded_for;
   for (const auto& f : in) {
     const absl::string_view name = View(f.name_string());
-    if (IsHopByHop(name, connection)) continue;
+    // Expect is answered by the gateway itself (100 Continue), not passed on.
+    if (IsHopByHop(name, connection) || absl::EqualsIgnoreCase(name, "expect")) continue;
     if (absl::EqualsIgnoreCase(name, "x-forwarded-for")) {
       absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", View(f.value()));
       continue;  // folded into one field, at the end
@@ -146,16 +154,26 @@ class GatewayImpl;
 class ConnectionPool {
  public:
   explicit ConnectionPool(size_t max_idle) : max_idle_(max_idle) {}
+  // A connection idle for longer than this is not reused: servers close idle connections after
+  // a few seconds (Node 5 s, Puma 20 s), and a request written into one that is closing would
+  // fail after it may have been received (it is never sent twice).
+  static constexpr auto kMaxIdle = std::chrono::seconds(2);
+
   std::unique_ptr<beast::tcp_stream> Take() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (idle_.empty()) return nullptr;
-    auto s = std::move(idle_.back());
-    idle_.pop_back();
-    return s;
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      Idle last = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - last.since < kMaxIdle) return std::move(last.stream);
+    }
+    return nullptr;
   }
   void Give(std::unique_ptr<beast::tcp_stream> s) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (idle_.size() < max_idle_ && !closed_) idle_.push_back(std::move(s));
+    if (idle_.size() < max_idle_ && !closed_) {
+      idle_.push_back({std::move(s), std::chrono::steady_clock::now()});
+    }
   }
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -164,33 +182,40 @@ class ConnectionPool {
   }
 
  private:
+  struct Idle {
+    std::unique_ptr<beast::tcp_stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
   std::mutex mu_;
-  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
+  std::vector<Idle> idle_;
   const size_t max_idle_;
   bool closed_ = false;
 };
 
-// One request sent upstream and its answer read; retried once on a fresh connection when a
-// kept-alive one turns out closed before any answer came.
+// One request sent upstream and its answer read. Sent at most once: retried on a fresh
+// connection only when writing it to a kept-alive one failed.
 class Forward : public std::enable_shared_from_this<Forward> {
  public:
   using Done = std::function<void(absl::Status, Response)>;
-  Forward(GatewayImpl* gw, Request req, Done done);
+  Forward(GatewayImpl* gw, size_t loop, Request req, Done done);
   void Start();
 
  private:
   void Connect();
   void Send();
   void OnWrite(beast::error_code ec);
+  void ReadAnswer();
   void OnRead(beast::error_code ec);
   void Fail(beast::error_code ec, const char* what);
 
   GatewayImpl* const gw_;
+  const size_t loop_;
   Request req_;
   Done done_;
   std::unique_ptr<beast::tcp_stream> stream_;
   bool reused_ = false;
   bool retried_ = false;
+  bool written_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
 };
@@ -200,8 +225,17 @@ class Session;
 class GatewayImpl final : public InboxGateway {
  public:
   GatewayImpl(GatewayOptions options, Decider* decider)
-      : options_(std::move(options)), decider_(decider), ioc_(static_cast<int>(options_.threads)),
-        acceptor_(ioc_), pool_(64) {}
+      : options_(std::move(options)), decider_(decider) {
+    // One event loop per thread, each with its own connections to the upstream: a request is
+    // read, forwarded and answered on one thread, with no hand-off between threads (each
+    // costs a wake-up, which is most of the latency a proxy adds on a small machine).
+    const size_t n = std::max<size_t>(1, options_.threads);
+    for (size_t i = 0; i < n; ++i) {
+      loops_.push_back(std::make_unique<Loop>());
+    }
+    acceptor_.emplace(loops_[0]->ioc);
+    accept_retry_.emplace(loops_[0]->ioc);
+  }
   ~GatewayImpl() override { Stop(absl::ZeroDuration()); }
 
   absl::Status Init() {
@@ -214,26 +248,34 @@ class GatewayImpl final : public InboxGateway {
     absl::StatusOr<AddressSet> trusted = AddressSet::Parse(options_.trusted_proxies);
     if (!trusted.ok()) return trusted.status();
     trusted_ = *std::move(trusted);
-    absl::StatusOr<Upstream> upstream = ResolveUpstream(ioc_, options_.upstream);
+    absl::StatusOr<Upstream> upstream = ResolveUpstream(loops_[0]->ioc, options_.upstream);
     if (!upstream.ok()) return upstream.status();
     upstream_ = *std::move(upstream);
     absl::StatusOr<tcp::endpoint> endpoint = ParseListen(options_.listen);
     if (!endpoint.ok()) return endpoint.status();
     beast::error_code ec;
-    acceptor_.open(endpoint->protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(*endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint->protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(*endpoint, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
           absl::StrCat("gateway: cannot listen on ", options_.listen, ": ", ec.message()));
     }
-    const tcp::endpoint bound = acceptor_.local_endpoint();
+    const tcp::endpoint bound = acceptor_->local_endpoint();
     address_ = bound.address().is_v6() ? absl::StrCat("[", bound.address().to_string(), "]:", bound.port())
                                        : absl::StrCat(bound.address().to_string(), ":", bound.port());
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        options_.max_connections + 256 > files.rlim_cur) {
+      service::LogWarning(absl::StrCat(
+          "gateway: max_connections is ", options_.max_connections, " but this process may open ",
+          files.rlim_cur, " files (ulimit -n); raise the limit (LimitNOFILE= in systemd) or "
+          "lower gateway.max_connections"));
+    }
     Accept();
-    for (size_t i = 0; i < std::max<size_t>(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+    for (auto& loop : loops_) {
+      threads_.emplace_back([l = loop.get()] { l->ioc.run(); });
     }
     return absl::OkStatus();
   }
@@ -242,6 +284,10 @@ class GatewayImpl final : public InboxGateway {
   const GatewayCounters& counters() const override { return counters_; }
 
   void Deliver(std::string raw, std::function<void(absl::Status)> done) override {
+    if (stopping_.load()) {
+      done(absl::UnavailableError("the inbox gateway is stopping"));
+      return;
+    }
     http::request_parser<http::string_body> parser;
     parser.eager(true);
     parser.body_limit(std::max<size_t>(options_.max_body_bytes, raw.size()));
@@ -254,7 +300,7 @@ class GatewayImpl final : public InboxGateway {
                                                    ec ? ec.message() : "incomplete")));
       return;
     }
-    auto op = std::make_shared<Forward>(this, parser.release(), [this, done](absl::Status s, Response res) {
+    auto op = std::make_shared<Forward>(this, 0, parser.release(), [this, done](absl::Status s, Response res) {
       if (s.ok() && res.result_int() / 100 != 2) {
         s = absl::FailedPreconditionError(absl::StrCat("the server answered ", res.result_int(), " ",
                                                        View(res.reason())));
@@ -262,7 +308,7 @@ class GatewayImpl final : public InboxGateway {
       if (s.ok()) counters_.delivered_held.fetch_add(1, std::memory_order_relaxed);
       done(s);
     });
-    net::post(ioc_, [op] { op->Start(); });
+    net::post(loops_[0]->ioc, [op] { op->Start(); });
   }
 
   void Stop(absl::Duration drain) override {
@@ -271,14 +317,18 @@ class GatewayImpl final : public InboxGateway {
       if (stopped_) return;
       stopped_ = true;
     }
-    net::post(acceptor_.get_executor(), [this] {
+    stopping_.store(true);
+    net::post(acceptor_->get_executor(), [this] {
       beast::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
+      accept_retry_->cancel();
     });
     const absl::Time deadline = absl::Now() + drain;
     while (in_flight_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-    pool_.Close();
-    ioc_.stop();
+    for (auto& loop : loops_) {
+      loop->pool.Close();
+      loop->ioc.stop();
+    }
     for (std::thread& t : threads_) t.join();
     threads_.clear();
   }
@@ -287,8 +337,14 @@ class GatewayImpl final : public InboxGateway {
   Decider* decider() const { return decider_; }
   const AddressSet& trusted() const { return trusted_; }
   const Upstream& upstream() const { return upstream_; }
-  ConnectionPool& pool() { return pool_; }
-  net::io_context& ioc() { return ioc_; }
+  // The event loop a connection or forward runs on.
+  struct Loop {
+    net::io_context ioc{1};
+    // Keeps run() going while the loop has nothing to do (until Stop).
+    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
+    ConnectionPool pool{64};
+  };
+  Loop& loop(size_t i) { return *loops_[i]; }
   GatewayCounters& mutable_counters() { return counters_; }
   std::atomic<size_t>& in_flight() { return in_flight_; }
   std::atomic<size_t>& connections() { return connections_; }
@@ -298,25 +354,29 @@ class GatewayImpl final : public InboxGateway {
 
   const GatewayOptions options_;
   Decider* const decider_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  AddressSet trusted_;
-  Upstream upstream_;
-  ConnectionPool pool_;
-  std::string address_;
+  // Declared before the loops, so that they outlive the handlers the loops destroy.
   GatewayCounters counters_;
   std::atomic<size_t> in_flight_{0};
   std::atomic<size_t> connections_{0};
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::optional<tcp::acceptor> acceptor_;  // on loops_[0]
+  std::optional<net::steady_timer> accept_retry_;
+  size_t next_loop_ = 0;                   // where the next connection goes
+  AddressSet trusted_;
+  Upstream upstream_;
+  std::string address_;
   std::vector<std::thread> threads_;
   std::mutex stop_mu_;
   bool stopped_ = false;
 };
 
-Forward::Forward(GatewayImpl* gw, Request req, Done done)
-    : gw_(gw), req_(std::move(req)), done_(std::move(done)) {}
+Forward::Forward(GatewayImpl* gw, size_t loop, Request req, Done done)
+    : gw_(gw), loop_(loop), req_(std::move(req)), done_(std::move(done)),
+      buffer_(gw->options().max_header_bytes + kReadChunk) {}
 
 void Forward::Start() {
-  stream_ = gw_->pool().Take();
+  stream_ = gw_->loop(loop_).pool.Take();
   reused_ = stream_ != nullptr;
   if (stream_ == nullptr) {
     Connect();
@@ -326,11 +386,13 @@ void Forward::Start() {
 }
 
 void Forward::Connect() {
-  stream_ = std::make_unique<beast::tcp_stream>(net::make_strand(gw_->ioc()));
+  stream_ = std::make_unique<beast::tcp_stream>(gw_->loop(loop_).ioc.get_executor());
   stream_->expires_after(ToChrono(gw_->options().upstream_timeout));
   stream_->async_connect(gw_->upstream().endpoints,
                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                            if (ec) return self->Fail(ec, "connect");
+                           beast::error_code ignored;
+                           self->stream_->socket().set_option(tcp::no_delay(true), ignored);
                            self->Send();
                          });
 }
@@ -344,9 +406,15 @@ void Forward::Send() {
 
 void Forward::OnWrite(beast::error_code ec) {
   if (ec) return Fail(ec, "send");
-  parser_.emplace();
-  parser_->body_limit(gw_->options().max_response_bytes);
+  written_ = true;
   buffer_.clear();
+  ReadAnswer();
+}
+
+void Forward::ReadAnswer() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(gw_->options().max_header_bytes));
+  parser_->body_limit(gw_->options().max_response_bytes);
   http::async_read(*stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code read_ec, size_t) {
                      self->OnRead(read_ec);
@@ -355,18 +423,21 @@ void Forward::OnWrite(beast::error_code ec) {
 
 void Forward::OnRead(beast::error_code ec) {
   if (ec) return Fail(ec, "read the answer");
+  // 100 Continue, 102, 103 Early Hints: interim answers; the final one follows.
+  if (parser_->get().result_int() / 100 == 1) return ReadAnswer();
+  const bool reusable = parser_->keep_alive() && !parser_->need_eof();
   Response res = parser_->release();
-  if (res.keep_alive()) {
+  if (reusable) {
     stream_->expires_never();
-    gw_->pool().Give(std::move(stream_));
+    gw_->loop(loop_).pool.Give(std::move(stream_));
   }
   done_(absl::OkStatus(), std::move(res));
 }
 
 void Forward::Fail(beast::error_code ec, const char* what) {
-  // A kept-alive connection the upstream has closed meanwhile: once more, on a new one.
-  const bool nothing_read = !parser_ || !parser_->got_some();
-  if (reused_ && !retried_ && nothing_read && ec != beast::error::timeout) {
+  // A kept-alive connection the upstream had closed: the request did not go out; once more,
+  // on a new connection. Once written, never again (the server may have taken it).
+  if (reused_ && !retried_ && !written_ && ec != beast::error::timeout) {
     retried_ = true;
     reused_ = false;
     parser_.reset();
@@ -384,8 +455,11 @@ void Forward::Fail(beast::error_code ec, const char* what) {
 // the connection is kept alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(GatewayImpl* gw, tcp::socket socket) : gw_(gw), stream_(std::move(socket)) {
+  Session(GatewayImpl* gw, size_t loop, tcp::socket socket)
+      : gw_(gw), loop_(loop), stream_(std::move(socket)),
+        buffer_(gw->options().max_header_bytes + kReadChunk) {
     beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);  // answers go out at once
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) {
       net::ip::address a = peer.address();
@@ -393,7 +467,10 @@ class Session : public std::enable_shared_from_this<Session> {
       peer_ = a.to_string();
     }
   }
-  ~Session() { gw_->connections().fetch_sub(1); }
+  ~Session() {
+    Done();
+    gw_->connections().fetch_sub(1);
+  }
 
   void Start() { Read(); }
 
@@ -403,6 +480,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(gw_->options().max_header_bytes));
     parser_->body_limit(gw_->options().max_body_bytes);
     stream_.expires_after(ToChrono(gw_->options().read_timeout));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // A sender that asks "Expect: 100-continue" waits for it before sending the body.
+  void OnHeader(beast::error_code ec, size_t n) {
+    if (ec) return OnRead(ec, n);
+    const auto expect = parser_->get().find(http::field::expect);
+    if (expect != parser_->get().end() && absl::EqualsIgnoreCase(View(expect->value()), "100-continue") &&
+        !parser_->is_done()) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                       [self = shared_from_this()](beast::error_code write_ec, size_t) {
+                         if (write_ec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -425,6 +524,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::header_limit) {
       c.too_large.fetch_add(1, std::memory_order_relaxed);
       return Answer(http::status::request_header_fields_too_large, "headers too large\n", false);
+    }
+    if (ec == http::error::buffer_overflow) {  // a chunk header or trailer without end
+      c.too_large.fetch_add(1, std::memory_order_relaxed);
+      return Answer(http::status::request_header_fields_too_large, "framing too large\n", false);
     }
     if (ec) {
       c.bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -455,14 +558,22 @@ class Session : public std::enable_shared_from_this<Session> {
     counted_ = true;
     c.requests.fetch_add(1, std::memory_order_relaxed);
 
-    std::vector<absl::string_view> forwarded_for;
-    std::string signature;
+    std::vector<absl::string_view> forwarded_for, signature, signature_input;
     std::optional<absl::Time> date;
     for (const auto& f : req_) {
       const absl::string_view name = View(f.name_string());
       if (absl::EqualsIgnoreCase(name, "x-forwarded-for")) forwarded_for.push_back(View(f.value()));
-      if (absl::EqualsIgnoreCase(name, "signature") && signature.empty()) signature = std::string(View(f.value()));
+      if (absl::EqualsIgnoreCase(name, "signature")) signature.push_back(View(f.value()));
+      if (absl::EqualsIgnoreCase(name, "signature-input")) signature_input.push_back(View(f.value()));
       if (absl::EqualsIgnoreCase(name, "date") && !date) date = ParseHttpDate(View(f.value()));
+    }
+    const Signer signer = SigningDomain(signature, signature_input);
+    if (signer.ambiguous) {
+      // The server could verify another key than the one whose domain the rules would see.
+      c.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      return Answer(http::status::bad_request,
+                    "ambiguous HTTP signature: several key ids, or a key URL with user info\n",
+                    keep_alive_);
     }
     client_ = ClientAddress(peer_, forwarded_for, gw_->trusted());
     const absl::Time now = absl::Now();
@@ -471,8 +582,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.set_activity_json(req_.body());
     fedwall::v1::DeliveryFacts* delivery = request.mutable_delivery();
     if (!client_.empty()) delivery->set_remote_ip(client_);
-    const std::string domain = SigningDomain(signature);
-    if (!domain.empty()) delivery->set_sender_domain(domain);
+    if (!signer.domain.empty()) delivery->set_sender_domain(signer.domain);
     delivery->mutable_received_at()->set_seconds(absl::ToUnixSeconds(now));
 
     std::unique_ptr<HeldRequest> held;
@@ -506,6 +616,11 @@ class Session : public std::enable_shared_from_this<Session> {
         service::LogWarning(absl::StrCat("gateway: no decision (", e.error, "); refused with 503 (fail closed)"));
         return Answer(http::status::service_unavailable, "no decision could be made, retry later\n",
                       keep_alive_, "Retry-After", "30");
+      case Evaluation::Outcome::kNotStored:
+        c.failed_closed.fetch_add(1, std::memory_order_relaxed);
+        service::LogWarning(absl::StrCat("gateway: ", e.error, "; refused with 503"));
+        return Answer(http::status::service_unavailable, "cannot keep this delivery now, retry later\n",
+                      keep_alive_, "Retry-After", "30");
       case Evaluation::Outcome::kDecided:
         break;
     }
@@ -532,7 +647,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Forward() {
     gw_->mutable_counters().forwarded.fetch_add(1, std::memory_order_relaxed);
     auto op = std::make_shared<class Forward>(
-        gw_, Outgoing(req_, peer_), [self = shared_from_this()](absl::Status s, Response res) {
+        gw_, loop_, Outgoing(req_, peer_), [self = shared_from_this()](absl::Status s, Response res) {
           net::post(self->stream_.get_executor(), [self, s = std::move(s), res = std::move(res)]() mutable {
             self->OnForwarded(std::move(s), std::move(res));
           });
@@ -597,14 +712,29 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Closes after the answer has gone out: the send side first, then what the peer still
+  // sends is read and dropped for a moment (64 KiB, 1 s at most), so that unread input does not
+  // make the kernel reset the connection before the peer has read the answer (a 413, a 400).
   void Close() {
     Done();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if (ec) return stream_.close();
+    stream_.expires_after(std::chrono::seconds(1));
+    Drain(64 << 10);
+  }
+
+  void Drain(size_t left) {
+    auto sink = std::make_shared<std::array<char, 4096>>();
+    stream_.async_read_some(net::buffer(*sink), [self = shared_from_this(), sink, left](
+                                                    beast::error_code ec, size_t n) {
+      if (ec || n >= left) return self->stream_.close();
+      self->Drain(left - n);
+    });
   }
 
   GatewayImpl* const gw_;
+  const size_t loop_;  // the event loop this connection lives on
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -616,15 +746,28 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void GatewayImpl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
+  const size_t loop = next_loop_;
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  acceptor_->async_accept(loops_[loop]->ioc.get_executor(), [this, loop](beast::error_code ec,
+                                                                         tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
+    if (ec) {
+      // Out of file descriptors (or memory): wait a little instead of spinning on accept.
+      service::LogWarning(absl::StrCat("gateway: accept failed: ", ec.message()));
+      accept_retry_->expires_after(std::chrono::milliseconds(100));
+      accept_retry_->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
+    }
+    {
       if (connections_.fetch_add(1) >= options_.max_connections) {
         connections_.fetch_sub(1);
         beast::error_code ignored;
         socket.close(ignored);  // over the limit: closed at once, before reading
       } else {
-        std::make_shared<Session>(this, std::move(socket))->Start();
+        auto session = std::make_shared<Session>(this, loop, std::move(socket));
+        net::post(loops_[loop]->ioc, [session] { session->Start(); });  // on its own loop
       }
     }
     Accept();

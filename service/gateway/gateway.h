@@ -12,7 +12,8 @@
 //           moderator approves (before `hold_window` after its signed Date has passed).
 // Effects cannot be applied without breaking the signature; `flag_effects` lists the effects
 // that make an ACCEPT a FLAG (the others are dropped: the activity is forwarded as it is).
-// When no decision can be had (no policy, overload), `fail_open` forwards, else 503.
+// When no decision can be had (no policy), `fail_open` forwards, else 503. A FLAG that could
+// not be stored for review is always 503 (the sender retries later): it is never acknowledged.
 //
 // Bounded: body size (413), header size (431), a deadline for reading each request (slow
 // senders are cut off), an upstream timeout (504) and response size, a limit of requests in
@@ -76,7 +77,8 @@ struct Evaluation {
   enum class Outcome {
     kDecided,      // `response` holds the decision (flag_id set when a flag was stored)
     kBadActivity,  // the body is not an activity fedwall can read: 400
-    kUnavailable,  // no decision could be had (no policy, overloaded, store down)
+    kUnavailable,  // no decision could be had (no policy): fail open or closed
+    kNotStored,    // a FLAG that could not be stored for review: 503, whatever the fail mode
   };
   Outcome outcome = Outcome::kUnavailable;
   fedwall::v1::EvaluateResponse response;

@@ -341,6 +341,50 @@ TEST_F(GatewayTest, KeptAliveConnectionsServeManyRequests) {
   EXPECT_EQ(upstream_.received()[19].body, "{\"n\":19}");
 }
 
+TEST_F(GatewayTest, ExpectContinueIsAnsweredHereAndNotPassedOn) {
+  Start();
+  const std::string body = "{}";
+  const std::string answer = Send(absl::StrCat(
+      "POST /inbox HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", body));
+  EXPECT_EQ(answer.substr(0, 25), "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_THAT(answer, HasSubstr("HTTP/1.1 202"));
+  ASSERT_TRUE(upstream_.WaitFor(1, 5));
+  EXPECT_THAT(upstream_.received()[0].head, Not(HasSubstr("Expect")));
+}
+
+TEST_F(GatewayTest, InterimAnswersOfTheUpstreamAreSkipped) {
+  UpstreamStub interim(202, /*interim=*/true);
+  GatewayOptions o;
+  o.upstream = interim.url();
+  Start(o);
+  // Three requests on one connection each get their own final answer, never a 100.
+  std::string raw;
+  for (int i = 0; i < 3; ++i) raw += "POST /inbox HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+  const std::string answers = Send(raw);
+  EXPECT_THAT(answers, Not(HasSubstr("100 Continue")));
+  size_t count = 0;
+  for (size_t pos = 0; (pos = answers.find("HTTP/1.1 202", pos)) != std::string::npos; ++pos) ++count;
+  EXPECT_EQ(count, 3u);
+}
+
+TEST_F(GatewayTest, AmbiguousSignaturesAreRefused) {
+  Start();
+  const std::string answer = Send(Delivery(
+      "{}", "/inbox", "Signature: keyId=\"https://blocked.example/users/x#main-key\"\r\n"));
+  EXPECT_EQ(StatusOf(answer), 400);
+  EXPECT_THAT(answer, HasSubstr("ambiguous HTTP signature"));
+  EXPECT_TRUE(decider_.requests().empty());
+}
+
+TEST_F(GatewayTest, EndlessChunkHeadersHitTheReadBufferLimit) {
+  Start();
+  // A chunk extension that never ends: Beast keeps no limit on it; our read buffer does.
+  std::string raw = "POST /inbox HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;";
+  raw += std::string(4 << 20, 'a');
+  EXPECT_EQ(StatusOf(Send(raw)), 431);
+  EXPECT_TRUE(decider_.requests().empty());
+}
+
 TEST(GatewayOptionsTest, BadOptionsAreRefusedWithReasons) {
   WordDecider d;
   GatewayOptions o;

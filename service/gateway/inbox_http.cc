@@ -49,6 +49,18 @@ bool ParseAddress(absl::string_view text, std::array<uint8_t, 16>* out) {
   return false;
 }
 
+// "1.2.3.4" for an IPv4 (mapped) address, else the IPv6 text form.
+std::string Canonical(const std::array<uint8_t, 16>& a) {
+  char text[INET6_ADDRSTRLEN];
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(a.data(), kMapped, 12) == 0) {
+    inet_ntop(AF_INET, a.data() + 12, text, sizeof text);
+  } else {
+    inet_ntop(AF_INET6, a.data(), text, sizeof text);
+  }
+  return text;
+}
+
 constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -85,40 +97,91 @@ bool IsInboxPath(absl::string_view target, const std::vector<std::string>& patte
   return false;
 }
 
-std::string SigningDomain(absl::string_view header) {
-  // keyId="..." (the parameter name is case-insensitive in practice: some send keyid).
-  const absl::string_view h(header.data(), header.size());
-  size_t pos = 0;
-  while (pos < h.size()) {
-    const size_t eq = h.find('=', pos);
-    if (eq == absl::string_view::npos) return "";
-    const absl::string_view name = absl::StripAsciiWhitespace(h.substr(pos, eq - pos));
-    size_t value_begin = eq + 1, value_end;
-    if (value_begin < h.size() && h[value_begin] == '"') {
-      ++value_begin;
-      value_end = h.find('"', value_begin);
-      if (value_end == absl::string_view::npos) return "";
-      pos = h.find(',', value_end);
-    } else {
-      value_end = h.find(',', value_begin);
-      if (value_end == absl::string_view::npos) value_end = h.size();
-      pos = value_end;
+namespace {
+
+// Splits `s` at any of `seps` outside double quotes and parentheses.
+std::vector<absl::string_view> SplitOutsideQuotes(absl::string_view s, absl::string_view seps) {
+  std::vector<absl::string_view> out;
+  bool quoted = false;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quoted) {
+      if (c == '\\') ++i;
+      else if (c == '"') quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0 && seps.find(c) != absl::string_view::npos) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
     }
-    pos = pos == absl::string_view::npos ? h.size() : pos + 1;
-    if (!absl::EqualsIgnoreCase(name, "keyId")) continue;
-    absl::string_view url = h.substr(value_begin, value_end - value_begin);
-    if (!absl::ConsumePrefix(&url, "https://") && !absl::ConsumePrefix(&url, "http://")) {
-      return "";
-    }
-    url = url.substr(0, url.find_first_of("/?#"));
-    if (const size_t at = url.rfind('@'); at != absl::string_view::npos) url = url.substr(at + 1);
-    if (!url.empty() && url.front() == '[') return "";  // an address, not a domain
-    url = url.substr(0, url.find(':'));
-    absl::ConsumeSuffix(&url, ".");
-    if (url.empty() || url.size() > 253) return "";
-    return absl::AsciiStrToLower(url);
   }
-  return "";
+  out.push_back(s.substr(start));
+  return out;
+}
+
+// The key ids among `name=value` items (the name in any case, the value quoted or not).
+void CollectKeyIds(absl::string_view header, absl::string_view seps,
+                   std::vector<std::string>* out) {
+  for (absl::string_view item : SplitOutsideQuotes(header, seps)) {
+    const size_t eq = item.find('=');
+    if (eq == absl::string_view::npos) continue;
+    if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(item.substr(0, eq)), "keyid")) continue;
+    absl::string_view value = absl::StripAsciiWhitespace(item.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    out->emplace_back(value);
+  }
+}
+
+// The owner of one key id: the URL's host, or the key id itself when it is not a URL (so two
+// different opaque ids still count as two owners). Sets `bad` for user info or a backslash.
+std::string KeyOwner(absl::string_view key_id, bool* bad) {
+  absl::string_view url = key_id;
+  if (!absl::ConsumePrefix(&url, "https://") && !absl::ConsumePrefix(&url, "http://")) {
+    return absl::StrCat("opaque:", key_id);
+  }
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (url.find('@') != absl::string_view::npos || key_id.find('\\') != absl::string_view::npos) {
+    *bad = true;
+  }
+  if (!url.empty() && url.front() == '[') return "";  // an address, not a domain
+  url = url.substr(0, url.find(':'));
+  absl::ConsumeSuffix(&url, ".");
+  if (url.empty() || url.size() > 253) return "";
+  return absl::AsciiStrToLower(url);
+}
+
+}  // namespace
+
+Signer SigningDomain(const std::vector<absl::string_view>& signature,
+                     const std::vector<absl::string_view>& signature_input) {
+  constexpr size_t kMaxHeaderBytes = 64 << 10;  // the gateway's header limit bounds it anyway
+  std::vector<std::string> key_ids;
+  for (absl::string_view h : signature) {
+    if (h.size() <= kMaxHeaderBytes) CollectKeyIds(h, ",", &key_ids);
+  }
+  for (absl::string_view h : signature_input) {
+    if (h.size() <= kMaxHeaderBytes) CollectKeyIds(h, ",;", &key_ids);
+  }
+  Signer signer;
+  std::string owner;
+  bool first = true;
+  for (const std::string& id : key_ids) {
+    const std::string o = KeyOwner(id, &signer.ambiguous);
+    if (!first && o != owner) signer.ambiguous = true;
+    owner = o;
+    first = false;
+  }
+  if (!absl::StartsWith(owner, "opaque:")) signer.domain = owner;
+  if (signer.ambiguous) signer.domain.clear();
+  return signer;
 }
 
 std::optional<absl::Time> ParseHttpDate(absl::string_view date) {
@@ -196,9 +259,9 @@ std::string ClientAddress(absl::string_view peer, const std::vector<absl::string
   }
   std::string client(peer);
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    std::array<uint8_t, 16> unused;
-    if (!ParseAddress(*it, &unused)) break;
-    client = std::string(*it);
+    std::array<uint8_t, 16> bytes;
+    if (!ParseAddress(*it, &bytes)) break;
+    client = Canonical(bytes);
     if (!trusted.Contains(*it)) break;
   }
   return client;

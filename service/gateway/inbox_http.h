@@ -25,11 +25,19 @@ bool IsInboxPath(absl::string_view target, const std::vector<std::string>& patte
 // A pattern must start with '/' and use `*` only as a whole segment.
 absl::Status CheckInboxPattern(absl::string_view pattern);
 
-// The host of the `keyId` of a draft-cavage `Signature` header (what Mastodon, Misskey, Akkoma
-// and GoToSocial send): `keyId="https://social.example/users/a#main-key"` -> "social.example",
-// lowercased, without port or trailing dot. "" when there is no keyId or it is not an
-// http(s) URL.
-std::string SigningDomain(absl::string_view signature_header);
+// Who signed a delivery, from its `Signature` headers (draft-cavage, what Mastodon, Misskey,
+// Akkoma and GoToSocial send: `keyId="https://social.example/users/a#main-key",...`) and its
+// `Signature-Input` headers (RFC 9421: `sig1=(...);keyid="..."`). `domain` is the key URL's
+// host, lowercased, without port or trailing dot; "" when no key id is an http(s) URL.
+// `ambiguous`: the headers name more than one key owner (several key ids that differ, in any
+// letter case or header), or a key URL with user info or a backslash, so that the server and
+// fedwall could read different signers; the gateway refuses such deliveries.
+struct Signer {
+  std::string domain;
+  bool ambiguous = false;
+};
+Signer SigningDomain(const std::vector<absl::string_view>& signature,
+                     const std::vector<absl::string_view>& signature_input = {});
 
 // The `Date` header (IMF-fixdate, RFC 9110 §5.6.7), or nullopt.
 std::optional<absl::Time> ParseHttpDate(absl::string_view date);
@@ -54,6 +62,7 @@ class AddressSet {
 // The sender's address: `peer` itself unless it is a trusted proxy; then the right-most
 // address of the X-Forwarded-For values (all the request's headers, in order) that is not a
 // trusted proxy (or the left-most, when all are). Entries that are not addresses end the walk.
+// The result is in canonical form ("1.2.3.4", "2001:db8::1": no port, no brackets).
 std::string ClientAddress(absl::string_view peer, const std::vector<absl::string_view>& forwarded_for,
                           const AddressSet& trusted);
 

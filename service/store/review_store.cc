@@ -26,6 +26,8 @@ const char* HeldStateName(HeldState state) {
       return "expired";
     case HeldState::kFailed:
       return "failed";
+    case HeldState::kDelivering:
+      return "delivering";
   }
   return "unknown";
 }

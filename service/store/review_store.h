@@ -65,6 +65,7 @@ enum class HeldState : uint8_t {
   kDropped = 3,    // removed by a moderator: never delivered
   kExpired = 4,    // approved after deliver_before: not delivered (the signature was too old)
   kFailed = 5,     // approved, but the delivery failed (detail says why)
+  kDelivering = 6, // approved, being delivered (after a restart: the outcome is unknown)
 };
 const char* HeldStateName(HeldState state);  // "held", "delivered", ...
 
@@ -91,6 +92,8 @@ struct Flag {
 struct AddedFlag {
   std::string id;
   bool existed = false;  // a flag for the same activity_id was already stored: its id
+  bool held = false;     // NewFlag::held_request was stored (false: none was given, or the
+                         // existing flag already holds a request for this activity)
 };
 
 // Filters of ListFlags; all given filters must hold.
@@ -197,6 +200,11 @@ class ReviewStore {
   // Records what became of it; NotFound when the flag holds no request.
   virtual absl::Status SetHeldState(std::string_view id, HeldState state, std::string_view detail,
                                     absl::Time at) = 0;
+  // Marks the held request kDelivering if it is kHeld or kFailed, or kDelivering since before
+  // `stale_before` (a delivery that never reported back); false when another caller has it or
+  // it is settled. The one claim that returns true delivers: never two at once.
+  virtual absl::StatusOr<bool> ClaimHeld(std::string_view id, absl::Time at,
+                                         absl::Time stale_before) = 0;
 };
 
 struct SqliteOptions {

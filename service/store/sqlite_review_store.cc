@@ -97,7 +97,7 @@ CREATE TABLE held_deliveries (
   flag_id INTEGER PRIMARY KEY REFERENCES flags (id) ON DELETE CASCADE,
   request BLOB NOT NULL,
   deliver_before INTEGER NOT NULL,
-  state INTEGER NOT NULL CHECK (state IN (1, 2, 3, 4, 5)),
+  state INTEGER NOT NULL CHECK (state IN (1, 2, 3, 4, 5, 6)),
   detail TEXT NOT NULL DEFAULT '',
   updated_at INTEGER NOT NULL
 );
@@ -350,7 +350,7 @@ absl::StatusOr<Flag> ReadFlag(sqlite3_stmt* stmt, bool with_activity) {
   f.note = ColumnString(stmt, kColNote);
   if (sqlite3_column_type(stmt, kColHeldState) != SQLITE_NULL) {
     const int64_t state = sqlite3_column_int64(stmt, kColHeldState);
-    if (state < 1 || state > 5) {
+    if (state < 1 || state > 6) {
       return absl::DataLossError(
           absl::StrCat("review store: flag ", id, " has an unknown held state ", state));
     }
@@ -471,8 +471,13 @@ class SqliteReviewStore final : public ReviewStore {
   absl::StatusOr<std::string> GetHeldRequest(std::string_view id) override;
   absl::Status SetHeldState(std::string_view id, HeldState state, std::string_view detail,
                             absl::Time at) override;
+  absl::StatusOr<bool> ClaimHeld(std::string_view id, absl::Time at,
+                                 absl::Time stale_before) override;
 
  private:
+  // Stores `f`'s held request for flag `flag_id` ("INSERT", or "INSERT OR IGNORE" to keep an
+  // existing one); true when a row was added. Requires mu_ and a transaction.
+  absl::StatusOr<bool> InsertHeldLocked(int64_t flag_id, const NewFlag& f, const char* verb);
   // A cached statement borrowed for one use: reset and unbound when it goes out of scope.
   class Stmt {
    public:
@@ -713,7 +718,16 @@ absl::StatusOr<std::vector<AddedFlag>> SqliteReviewStore::AddFlags(std::span<con
       absl::StatusOr<bool> row = StepLocked(stmt.get(), "look up flag by activity id");
       if (!row.ok()) return row.status();
       if (*row) {
-        out.push_back({absl::StrCat(sqlite3_column_int64(stmt.get(), 0)), true});
+        const int64_t existing = sqlite3_column_int64(stmt.get(), 0);
+        bool held = false;
+        if (!f.held_request.empty()) {
+          // The same activity sent again (to another inbox, or after a flag made through the
+          // API): held with the flag unless it already holds a copy.
+          absl::StatusOr<bool> inserted = InsertHeldLocked(existing, f, "INSERT OR IGNORE");
+          if (!inserted.ok()) return inserted.status();
+          held = *inserted;
+        }
+        out.push_back({absl::StrCat(existing), true, held});
         continue;
       }
     }
@@ -752,26 +766,63 @@ absl::StatusOr<std::vector<AddedFlag>> SqliteReviewStore::AddFlags(std::span<con
       absl::StatusOr<bool> row = StepLocked(stmt.get(), "insert flag rule");
       if (!row.ok()) return row.status();
     }
+    bool held = false;
     if (!f.held_request.empty()) {
-      absl::StatusOr<sqlite3_stmt*> hold = PrepareLocked(
-          "INSERT INTO held_deliveries (flag_id, request, deliver_before, state, updated_at) "
-          "VALUES (:flag, :request, :before, 1, :now)");
-      if (!hold.ok()) return hold.status();
-      Stmt stmt(*hold);
-      const int rc = Binder(stmt.get())
-                         .Int64(":flag", id)
-                         .Blob(":request", f.held_request)
-                         .Int64(":before", absl::ToUnixMicros(f.deliver_before))
-                         .Int64(":now", absl::ToUnixMicros(f.created_at))
-                         .rc();
-      if (rc != SQLITE_OK) return Error(rc, "bind held request");
-      absl::StatusOr<bool> row = StepLocked(stmt.get(), "insert held request");
-      if (!row.ok()) return row.status();
+      absl::StatusOr<bool> inserted = InsertHeldLocked(id, f, "INSERT");
+      if (!inserted.ok()) return inserted.status();
+      held = *inserted;
     }
-    out.push_back({absl::StrCat(id), false});
+    out.push_back({absl::StrCat(id), false, held});
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<bool> SqliteReviewStore::InsertHeldLocked(int64_t flag_id, const NewFlag& f,
+                                                         const char* verb) {
+  absl::StatusOr<sqlite3_stmt*> hold = PrepareLocked(absl::StrCat(
+      verb,
+      " INTO held_deliveries (flag_id, request, deliver_before, state, updated_at) "
+      "VALUES (:flag, :request, :before, 1, :now)"));
+  if (!hold.ok()) return hold.status();
+  Stmt stmt(*hold);
+  const int rc = Binder(stmt.get())
+                     .Int64(":flag", flag_id)
+                     .Blob(":request", f.held_request)
+                     .Int64(":before", absl::ToUnixMicros(f.deliver_before))
+                     .Int64(":now", absl::ToUnixMicros(f.created_at))
+                     .rc();
+  if (rc != SQLITE_OK) return Error(rc, "bind held request");
+  absl::StatusOr<bool> row = StepLocked(stmt.get(), "insert held request");
+  if (!row.ok()) return row.status();
+  return sqlite3_changes(db_) == 1;
+}
+
+absl::StatusOr<bool> SqliteReviewStore::ClaimHeld(std::string_view id, absl::Time at,
+                                                 absl::Time stale_before) {
+  const std::optional<int64_t> n = ParseId(id);
+  if (!n.has_value()) return absl::NotFoundError(absl::StrCat("flag ", Av(id), " holds no request"));
+  absl::MutexLock lock(&mu_);
+  Transaction txn(this);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  absl::StatusOr<sqlite3_stmt*> claim = PrepareLocked(
+      "UPDATE held_deliveries SET state = 6, detail = '', updated_at = :at WHERE flag_id = :flag "
+      "AND (state IN (1, 5) OR (state = 6 AND updated_at < :stale))");
+  if (!claim.ok()) return claim.status();
+  {
+    Stmt stmt(*claim);
+    const int rc = Binder(stmt.get())
+                       .Int64(":at", absl::ToUnixMicros(at))
+                       .Int64(":flag", *n)
+                       .Int64(":stale", absl::ToUnixMicros(stale_before))
+                       .rc();
+    if (rc != SQLITE_OK) return Error(rc, "bind held claim");
+    absl::StatusOr<bool> row = StepLocked(stmt.get(), "claim held request");
+    if (!row.ok()) return row.status();
+  }
+  const bool won = sqlite3_changes(db_) == 1;
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return won;
 }
 
 absl::StatusOr<std::string> SqliteReviewStore::GetHeldRequest(std::string_view id) {

@@ -622,6 +622,33 @@ TEST_F(ReviewStoreTest, HeldRequestsAreKeptWithTheirFlagAndTheirFate) {
   EXPECT_EQ((*s)->AddFlags({&huge, 1}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(ReviewStoreTest, AHeldRequestIsClaimedOnceAndACopyJoinsAFlagWithoutOne) {
+  absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());
+  ASSERT_TRUE(s.ok()) << s.status();
+  NewFlag plain = MakeFlag(1);  // flagged through the API: nothing held
+  const std::string id = (*(*s)->AddFlags({&plain, 1}))[0].id;
+  NewFlag copy = MakeFlag(1);  // the same activity, then held by the gateway
+  copy.held_request = "POST /inbox HTTP/1.1\r\n\r\n";
+  copy.deliver_before = T(1000);
+  absl::StatusOr<std::vector<AddedFlag>> added = (*s)->AddFlags({&copy, 1});
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ((*added)[0].id, id);
+  EXPECT_TRUE((*added)[0].existed);
+  EXPECT_TRUE((*added)[0].held);
+  NewFlag again = copy;  // a second copy: the flag already holds one
+  again.held_request = "POST /users/b/inbox HTTP/1.1\r\n\r\n";
+  EXPECT_FALSE((*(*s)->AddFlags({&again, 1}))[0].held);
+  EXPECT_EQ(*(*s)->GetHeldRequest(id), copy.held_request);
+
+  EXPECT_TRUE(*(*s)->ClaimHeld(id, T(10), T(0)));
+  EXPECT_FALSE(*(*s)->ClaimHeld(id, T(11), T(0)));  // someone delivers already
+  EXPECT_EQ((*s)->GetFlag(id)->held->state, HeldState::kDelivering);
+  EXPECT_TRUE(*(*s)->ClaimHeld(id, T(100), T(50)));  // ... but never reported back
+  ASSERT_TRUE((*s)->SetHeldState(id, HeldState::kDelivered, "", T(101)).ok());
+  EXPECT_FALSE(*(*s)->ClaimHeld(id, T(200), T(1000)));  // settled for good
+  EXPECT_EQ((*s)->ClaimHeld("nope", T(1), T(0)).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(ReviewStoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsFlags) {
   {
     absl::StatusOr<std::unique_ptr<ReviewStore>> s = OpenSqliteStore(DbPath());

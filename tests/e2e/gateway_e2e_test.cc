@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -20,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fedwall/v1/admin_service.grpc.pb.h"
+#include "fedwall/v1/policy_service.grpc.pb.h"
 #include "service/gateway/testing/upstream_stub.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/e2e/fedwalld_process.h"
@@ -190,6 +192,48 @@ TEST_F(GatewayE2eTest, HeldDeliveriesArriveOnApprovalAndNeverOnRemoval) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(upstream_.received().size(), 1u);
   EXPECT_THAT(server->Stderr(), HasSubstr("held delivery of flag"));
+}
+
+TEST_F(GatewayE2eTest, ConcurrentApprovalsDeliverOnce) {
+  ASSERT_NE(StartWithGateway("hold"), nullptr);
+  EXPECT_EQ(StatusOf(Post(Delivery(Activity("giveaway-note.json", 30)))), 202);
+  const std::vector<v1::Flag> flags = Flags();
+  ASSERT_EQ(flags.size(), 1u);
+  std::vector<std::thread> moderators;
+  for (int i = 0; i < 4; ++i) {
+    moderators.emplace_back([&] { Resolve(flags[0].id(), v1::FLAG_STATUS_APPROVED); });
+  }
+  for (std::thread& t : moderators) t.join();
+  ASSERT_TRUE(upstream_.WaitFor(1, 10));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(upstream_.received().size(), 1u);
+  EXPECT_EQ(Flags()[0].held().state(), "delivered");
+}
+
+TEST_F(GatewayE2eTest, TheSameActivityHeldTwiceIsOneFlagAndACopyAfterApprovalGoesAtOnce) {
+  ASSERT_NE(StartWithGateway("hold"), nullptr);
+  const std::string note = Activity("free-crypto-note.json", 40);
+  EXPECT_EQ(StatusOf(Post(Delivery(note, "/users/alice/inbox"))), 202);
+  EXPECT_EQ(StatusOf(Post(Delivery(note, "/users/bob/inbox"))), 202);
+  std::vector<v1::Flag> flags = Flags();
+  ASSERT_EQ(flags.size(), 1u);  // one activity, one flag: the server gets it once
+  EXPECT_EQ(Resolve(flags[0].id(), v1::FLAG_STATUS_APPROVED).held().state(), "delivered");
+  ASSERT_TRUE(upstream_.WaitFor(1, 10));
+  EXPECT_THAT(upstream_.received()[0].head, HasSubstr("POST /users/alice/inbox "));
+
+  // Another activity: flagged and approved through the API first, then held by the gateway.
+  const std::string later = Activity("giveaway-note.json", 41);
+  {
+    auto policy = v1::PolicyService::NewStub(grpc::CreateChannel(
+        servers_.back()->address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    v1::EvaluateResponse response;
+    ASSERT_TRUE(IsOk(policy->Evaluate(&context, Request("r", later), &response)));
+    ASSERT_FALSE(response.flag_id().empty());
+    Resolve(response.flag_id(), v1::FLAG_STATUS_APPROVED);
+  }
+  EXPECT_EQ(StatusOf(Post(Delivery(later))), 202);
+  ASSERT_TRUE(upstream_.WaitFor(2, 10)) << "a copy of an approved activity is delivered at once";
 }
 
 TEST_F(GatewayE2eTest, GetStatsCountsWhatTheGatewayDid) {

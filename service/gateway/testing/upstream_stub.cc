@@ -18,7 +18,7 @@
 
 namespace fedwall::gateway_testing {
 
-UpstreamStub::UpstreamStub(int status) : status_(status) {
+UpstreamStub::UpstreamStub(int status, bool interim) : status_(status), interim_(interim) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -112,7 +112,8 @@ void UpstreamStub::Serve(int fd) {
       received_.push_back(std::move(r));
     }
     const std::string body = "upstream says hi";
-    const std::string answer = absl::StrCat("HTTP/1.1 ", status_, " Whatever\r\nX-Upstream: yes\r\n",
+    const std::string answer = absl::StrCat(interim_ ? "HTTP/1.1 100 Continue\r\n\r\n" : "",
+                                            "HTTP/1.1 ", status_, " Whatever\r\nX-Upstream: yes\r\n",
                                             close_after ? "Connection: close\r\n" : "",
                                             "Content-Length: ", body.size(), "\r\n\r\n", body);
     if (write(fd, answer.data(), answer.size()) != static_cast<ssize_t>(answer.size())) return;

@@ -24,7 +24,9 @@ class UpstreamStub {
     std::string head;  // request line and header lines, each ending in \r\n, without the blank line
     std::string body;
   };
-  explicit UpstreamStub(int status = 202);
+  // `interim`: each answer is preceded by "HTTP/1.1 100 Continue" (as Puma and Go send when a
+  // request asks for it).
+  explicit UpstreamStub(int status = 202, bool interim = false);
   ~UpstreamStub();
 
   std::string url() const;  // http://127.0.0.1:PORT
@@ -38,6 +40,7 @@ class UpstreamStub {
   int listen_fd_ = -1;
   int port_ = 0;
   int status_;
+  bool interim_;
   std::atomic<bool> stop_{false};
   std::thread accept_thread_;
   mutable std::mutex mu_;
