@@ -1,7 +1,7 @@
 # fedwall's two commands (see README.md):
 #   make run    install what is missing, build, and start fedwalld with the default policy
 #   make test   install what is missing, build, and pass every test
-# Other targets: deps, build, inspect, bench, fuzz, proto-lint, format, clean. PRESET=dev|release|asan (default dev).
+# Other targets: deps, build, inspect, bench, bench-gateway, fuzz, proto-lint, format, clean. PRESET=dev|release|asan (default dev).
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -21,7 +21,7 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json
 
-.PHONY: all deps configure build run inspect test bench fuzz proto-lint format clean
+.PHONY: all deps configure build run inspect test bench bench-gateway fuzz proto-lint format clean
 
 all: build
 
@@ -87,6 +87,11 @@ bench: PRESET = release
 bench: build
 	@for b in $$(find $(BUILD_DIR) -name '*_bench' -type f -perm -u+x | sort); do \
 	  echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done
+
+# The inbox gateway behind nginx, driven by wrk (docs/integrations/gateway.md, "Performance").
+bench-gateway: PRESET = release
+bench-gateway: build
+	service/gateway/bench/run.sh $(BUILD_DIR) 10
 
 # libFuzzer targets under ASan+UBSan (docs/fuzzing.md); clang only for this, so not in deps.
 FUZZ_PACKAGES := clang libclang-rt-14-dev

@@ -40,14 +40,15 @@ constexpr char kToken[] = "gateway-e2e-admin-token-7f3a";
 
 // A signed delivery as Mastodon sends it (the signature is not checked by the gateway; the
 // upstream must get it unchanged).
-std::string Delivery(const std::string& body, const std::string& path = "/users/alice/inbox") {
+std::string Delivery(const std::string& body, const std::string& path = "/users/alice/inbox",
+                     const std::string& signer = "mastodon.example") {
   return absl::StrCat(
       "POST ", path, " HTTP/1.1\r\n", "Host: social.example\r\n",
       "User-Agent: http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.example/)\r\n",
       "Date: ", absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", absl::Now(), absl::UTCTimeZone()),
       "\r\n", "Digest: SHA-256=aGVsbG8gd29ybGQgZGlnZXN0IG9mIHRoZSBib2R5\r\n",
       "Content-Type: application/activity+json\r\n",
-      "Signature: keyId=\"https://mastodon.example/users/alice#main-key\",algorithm=\"rsa-sha256\","
+      "Signature: keyId=\"https://", signer, "/users/alice#main-key\",algorithm=\"rsa-sha256\","
       "headers=\"(request-target) host date digest content-type\",signature=\"c2lnbmVk\"\r\n",
       "Connection: close\r\n", "Content-Length: ", body.size(), "\r\n\r\n", body);
 }
@@ -192,6 +193,19 @@ TEST_F(GatewayE2eTest, HeldDeliveriesArriveOnApprovalAndNeverOnRemoval) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(upstream_.received().size(), 1u);
   EXPECT_THAT(server->Stderr(), HasSubstr("held delivery of flag"));
+}
+
+TEST_F(GatewayE2eTest, TheSigningDomainReachesTheRulesAsOriginDomain) {
+  ASSERT_NE(StartWithGateway("forward"), nullptr);
+  // A clean note, but relayed by a server the policy's blocklist suspends (origin.domain).
+  EXPECT_EQ(StatusOf(Post(Delivery(Activity("clean-note.json", 50), "/inbox", "suspended.example"))),
+            202);
+  EXPECT_EQ(StatusOf(Post(Delivery(Activity("clean-note.json", 51), "/inbox", "mastodon.example"))),
+            202);
+  ASSERT_TRUE(upstream_.WaitFor(1, 10));
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_EQ(upstream_.received().size(), 1u);
+  EXPECT_THAT(upstream_.received()[0].body, HasSubstr("/statuses/51"));
 }
 
 TEST_F(GatewayE2eTest, ConcurrentApprovalsDeliverOnce) {
