@@ -270,6 +270,12 @@ function renderDetail(detail) {
   $('d-resolved').textContent = flag.resolved_at
     ? `${flag.status} by ${flag.moderator || '?'} at ${flag.resolved_at}${flag.note ? ` (note: ${flag.note})` : ''}`
     : '';
+  // A delivery the inbox gateway holds: approving delivers it, before its deadline only.
+  const held = flag.held;
+  $('d-held').textContent = !held ? ''
+    : held.state === 'held'
+      ? `Held by the gateway: approve before ${held.deliver_before} to deliver it (after that, the sender's signature is too old)`
+      : `Held delivery: ${held.state}${held.detail ? ` (${held.detail})` : ''}`;
   renderPost(post);
 
   const rules = $('d-rules');
