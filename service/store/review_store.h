@@ -197,7 +197,9 @@ class ReviewStore {
 
   // The request held with flag `id` (NewFlag::held_request); NotFound when the flag has none.
   virtual absl::StatusOr<std::string> GetHeldRequest(std::string_view id) = 0;
-  // Records what became of it; NotFound when the flag holds no request.
+  // Records what became of it; NotFound when the flag holds no request. Delivered, dropped
+  // and expired requests are settled for good: their bytes are freed (GetHeldRequest then
+  // returns "").
   virtual absl::Status SetHeldState(std::string_view id, HeldState state, std::string_view detail,
                                     absl::Time at) = 0;
   // Marks the held request kDelivering if it is kHeld or kFailed, or kDelivering since before

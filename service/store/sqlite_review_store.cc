@@ -857,7 +857,9 @@ absl::Status SqliteReviewStore::SetHeldState(std::string_view id, HeldState stat
   Transaction txn(this);
   if (absl::Status s = txn.Begin(); !s.ok()) return s;
   absl::StatusOr<sqlite3_stmt*> update = PrepareLocked(
-      "UPDATE held_deliveries SET state = :state, detail = :detail, updated_at = :at "
+      "UPDATE held_deliveries SET state = :state, detail = :detail, updated_at = :at, "
+      // Once delivered, dropped or expired the request is never sent: its bytes are freed.
+      "request = CASE WHEN :state IN (2, 3, 4) THEN X'' ELSE request END "
       "WHERE flag_id = :flag");
   if (!update.ok()) return update.status();
   {

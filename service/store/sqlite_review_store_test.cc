@@ -646,6 +646,7 @@ TEST_F(ReviewStoreTest, AHeldRequestIsClaimedOnceAndACopyJoinsAFlagWithoutOne) {
   EXPECT_TRUE(*(*s)->ClaimHeld(id, T(100), T(50)));  // ... but never reported back
   ASSERT_TRUE((*s)->SetHeldState(id, HeldState::kDelivered, "", T(101)).ok());
   EXPECT_FALSE(*(*s)->ClaimHeld(id, T(200), T(1000)));  // settled for good
+  EXPECT_EQ(*(*s)->GetHeldRequest(id), "");             // and its bytes are freed
   EXPECT_EQ((*s)->ClaimHeld("nope", T(1), T(0)).status().code(), absl::StatusCode::kNotFound);
 }
 
