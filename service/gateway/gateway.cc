@@ -760,15 +760,13 @@ void GatewayImpl::Accept() {
       });
       return;
     }
-    {
-      if (connections_.fetch_add(1) >= options_.max_connections) {
-        connections_.fetch_sub(1);
-        beast::error_code ignored;
-        socket.close(ignored);  // over the limit: closed at once, before reading
-      } else {
-        auto session = std::make_shared<Session>(this, loop, std::move(socket));
-        net::post(loops_[loop]->ioc, [session] { session->Start(); });  // on its own loop
-      }
+    if (connections_.fetch_add(1) >= options_.max_connections) {
+      connections_.fetch_sub(1);
+      beast::error_code ignored;
+      socket.close(ignored);  // over the limit: closed at once, before reading
+    } else {
+      auto session = std::make_shared<Session>(this, loop, std::move(socket));
+      net::post(loops_[loop]->ioc, [session] { session->Start(); });  // on its own loop
     }
     Accept();
   });
