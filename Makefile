@@ -16,7 +16,8 @@ DEB_PACKAGES := make cmake ninja-build g++ pkg-config \
   $(HYPERSCAN) libre2-dev libabsl-dev libsimdjson-dev libicu-dev libsqlite3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libssl-dev \
   libcpp-httplib-dev libboost-dev chromium \
-  ruby ruby-grpc ruby-grpc-tools nginx-light wrk
+  ruby ruby-grpc ruby-grpc-tools nginx-light wrk \
+  redis-server libhiredis-dev postgresql libpq-dev
 
 EXAMPLE := docs/examples/mastodon-create-note.json
 EXAMPLE_FACTS := docs/examples/new-account-facts.json

@@ -373,6 +373,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
     response->set_reload_failures(s.reload_failures);
     *response->mutable_started_at() = ToTimestamp(s.started_at);
     for (const auto& [name, n] : s.gateway) (*response->mutable_gateway())[name] = n;
+    for (const auto& [name, n] : s.counters) (*response->mutable_counters())[name] = n;
+    response->set_state(s.state);
     return grpc::Status::OK;
   });
 }

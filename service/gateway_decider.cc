@@ -21,7 +21,8 @@ void GatewayDecider::Decide(fedwall::v1::EvaluateRequest request,
     done(std::move(e));
     return;
   }
-  ItemOutcome outcome = DecideRequest(*worker, *policy, request, limits_, stats_, flag_effects);
+  ItemOutcome outcome = DecideRequest(*worker, *policy, request, limits_, stats_, counters_,
+                                      flag_effects);
   if (outcome.response.has_error()) {
     e.outcome = gateway::Evaluation::Outcome::kBadActivity;
     e.error = outcome.response.error().message();

@@ -32,11 +32,13 @@ class GatewayDecider final : public gateway::Decider {
   // already existed: that flag may be resolved already, and the copy must then be settled.
   using OnHeldForExisting = std::function<void(const std::string& flag_id)>;
 
-  GatewayDecider(PolicyManager* policies, FlagWriter* flags, Stats* stats, DataPlaneLimits limits,
+  GatewayDecider(PolicyManager* policies, FlagWriter* flags, Stats* stats,
+                 counters::CounterStore* counters, DataPlaneLimits limits,
                  EvaluatorOptions evaluator, OnHeldForExisting on_held_for_existing)
       : policies_(policies),
         flags_(flags),
         stats_(stats),
+        counters_(counters),
         limits_(limits),
         evaluator_(std::move(evaluator)),
         on_held_for_existing_(std::move(on_held_for_existing)) {}
@@ -50,6 +52,7 @@ class GatewayDecider final : public gateway::Decider {
   PolicyManager* const policies_;
   FlagWriter* const flags_;
   Stats* const stats_;
+  counters::CounterStore* const counters_;
   const DataPlaneLimits limits_;
   const EvaluatorOptions evaluator_;
   const OnHeldForExisting on_held_for_existing_;

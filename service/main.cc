@@ -45,7 +45,13 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen,
                  "gRPC address, host:port (default 127.0.0.1:50051; port 0: any)");
   app.add_option("--policy", policy, "Policy directory (default rules)");
-  app.add_option("--store", store, "Review store: a SQLite file (default fedwall.db)");
+  app.add_option("--store", store,
+                 "Review store: a SQLite file (default fedwall.db) or a PostgreSQL URL, "
+                 "postgresql://user@host/db (shared by several nodes)");
+  std::string state;
+  app.add_option("--state", state,
+                 "Counter state for actor.rate, text.seen, ...: memory (default) or a Redis URL, "
+                 "redis://host:6379/0 (shared by several nodes)");
   app.add_option("--admin-token-file", token_file,
                  "File holding the AdminService bearer token (without it the AdminService refuses "
                  "every call)");
@@ -96,6 +102,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!policy.empty()) config.policy_dir = policy;
   if (!store.empty()) config.store = store;
+  if (!state.empty()) config.state = state;
   if (!token_file.empty()) config.admin_token_file = token_file;
   if (!admin_listen.empty()) config.admin_listen = admin_listen;
   if (!admin_http_listen.empty()) config.admin_http_listen = admin_http_listen;
@@ -164,7 +171,8 @@ int main(int argc, char** argv) {
       : config.admin_client_ca_file.empty()
           ? " (TLS)"
           : " (TLS; the AdminService port requires client certificates)",
-      "; review store ", config.store));
+      "; review store ", fedwall::service::RedactedUrl(config.store), "; counters in ",
+      fedwall::service::RedactedUrl(config.state)));
 
   while (true) {
     int received = 0;

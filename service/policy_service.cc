@@ -68,7 +68,8 @@ StatVerdict ToStat(fedwall::v1::Verdict v) {
 
 ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
                           const EvaluateRequest& request, const DataPlaneLimits& limits,
-                          Stats* stats, std::span<const fedwall::v1::Effect> flag_effects) {
+                          Stats* stats, counters::CounterStore* counters,
+                          std::span<const fedwall::v1::Effect> flag_effects) {
   absl::Time start = absl::Now();
   ItemOutcome out;
   out.response.set_request_id(request.request_id());
@@ -86,7 +87,14 @@ ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
   }
   RequestFacts facts = convert::FactsFromProto(request);
   MergeActorFacts(facts.actor, &*activity);
-  Decision decision = worker.evaluator.Decide(policy, *activity, facts, EffectiveNow(facts, absl::Now()));
+  const absl::Time now = EffectiveNow(facts, absl::Now());
+  worker.counter_values.clear();
+  if (counters != nullptr && !policy.counters().empty()) {
+    counters::Count(*counters, policy.counters(), *activity, now, !request.dry_run(),
+                    &worker.counter_values);
+  }
+  Decision decision =
+      worker.evaluator.Decide(policy, *activity, facts, now, worker.counter_values);
   out.response = convert::DecisionToProto(decision, request.request_id());
   if (decision.verdict == Verdict::kAccept && !flag_effects.empty()) {
     for (int e : out.response.effects()) {
@@ -133,8 +141,14 @@ void ApplyStoredFlag(const absl::StatusOr<store::AddedFlag>& stored, EvaluateRes
 }
 
 PolicyServiceImpl::PolicyServiceImpl(PolicyManager* policies, WorkerPool* pool, FlagWriter* flags,
-                                     Stats* stats, DataPlaneLimits limits)
-    : policies_(policies), pool_(pool), flags_(flags), stats_(stats), limits_(limits) {}
+                                     Stats* stats, counters::CounterStore* counters,
+                                     DataPlaneLimits limits)
+    : policies_(policies),
+      pool_(pool),
+      flags_(flags),
+      stats_(stats),
+      counters_(counters),
+      limits_(limits) {}
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::Evaluate(grpc::CallbackServerContext* context,
                                                       const EvaluateRequest* request,
@@ -148,7 +162,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Evaluate(grpc::CallbackServerContex
       return;
     }
     std::shared_ptr<const Policy> policy = policies_->Current();
-    ItemOutcome outcome = DecideRequest(worker, *policy, *request, limits_, stats_);
+    ItemOutcome outcome = DecideRequest(worker, *policy, *request, limits_, stats_, counters_);
     if (outcome.response.has_error()) {
       // Only a malformed or oversized activity fails before a decision.
       reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -198,7 +212,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::EvaluateBatch(grpc::CallbackServerC
     std::vector<int> flagged;  // index of the response of each flag
     response->mutable_responses()->Reserve(request->requests_size());
     for (const EvaluateRequest& item : request->requests()) {
-      ItemOutcome outcome = DecideRequest(worker, *policy, item, limits_, stats_);
+      ItemOutcome outcome = DecideRequest(worker, *policy, item, limits_, stats_, counters_);
       if (outcome.flag) {
         flags.push_back(std::move(*outcome.flag));
         flagged.push_back(response->responses_size());
@@ -271,7 +285,8 @@ class PolicyServiceImpl::StreamReactor final
       }
       std::shared_ptr<const Policy> policy = service_->policies_->Current();
       ItemOutcome outcome =
-          DecideRequest(worker, *policy, *request, service_->limits_, service_->stats_);
+          DecideRequest(worker, *policy, *request, service_->limits_, service_->stats_,
+                        service_->counters_);
       if (!outcome.flag) {
         Respond(std::move(outcome.response));
         return;

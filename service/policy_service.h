@@ -50,11 +50,14 @@ struct ItemOutcome {
   std::optional<store::NewFlag> flag;      // a FLAG to store before answering
 };
 
-// Decides one request (runs on a worker thread); records stats. An ACCEPT that carries one
-// of `flag_effects` becomes a FLAG (the inbox gateway's mapping of the effects it cannot apply).
+// Decides one request (runs on a worker thread); records stats. When the policy uses counters,
+// `counters` answers them before the rules run and, unless the request is a dry run, records
+// the activity (null: the counters are unknown). An ACCEPT that carries one of `flag_effects`
+// becomes a FLAG (the inbox gateway's mapping of the effects it cannot apply).
 ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
                           const fedwall::v1::EvaluateRequest& request,
                           const DataPlaneLimits& limits, Stats* stats,
+                          counters::CounterStore* counters,
                           std::span<const fedwall::v1::Effect> flag_effects = {});
 
 // Puts the result of storing an item's flag into its response: the flag id, or an item error.
@@ -64,7 +67,7 @@ void ApplyStoredFlag(const absl::StatusOr<store::AddedFlag>& stored,
 class PolicyServiceImpl final : public fedwall::v1::PolicyService::CallbackService {
  public:
   PolicyServiceImpl(PolicyManager* policies, WorkerPool* pool, FlagWriter* flags, Stats* stats,
-                    DataPlaneLimits limits);
+                    counters::CounterStore* counters, DataPlaneLimits limits);
 
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
                                      const fedwall::v1::EvaluateRequest* request,
@@ -82,6 +85,7 @@ class PolicyServiceImpl final : public fedwall::v1::PolicyService::CallbackServi
   WorkerPool* const pool_;
   FlagWriter* const flags_;
   Stats* const stats_;
+  counters::CounterStore* const counters_;
   const DataPlaneLimits limits_;
 };
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "engine/counters/memory_counter_store.h"
 #include "service/admin_ops.h"
 #include "service/admin_service.h"
 #include "service/flag_writer.h"
@@ -24,6 +25,7 @@
 #include "service/log.h"
 #include "service/policy_manager.h"
 #include "service/policy_service.h"
+#include "service/state/redis_counter_store.h"
 #include "service/stats.h"
 #include "service/store/review_store.h"
 #include "service/worker_pool.h"
@@ -80,6 +82,8 @@ class ServerImpl final : public Server {
   const ServiceConfig config_;
   Stats stats_;
   std::unique_ptr<store::ReviewStore> store_;
+  // Before everything that evaluates: it outlives them.
+  std::unique_ptr<counters::CounterStore> counter_store_;
   std::unique_ptr<PolicyManager> policies_;
   WorkerPool::Options pool_options_;
   std::unique_ptr<WorkerPool> pool_;
@@ -130,18 +134,31 @@ absl::Status ServerImpl::Init() {
     WarnIfReadableByOthers(config_.tls_key_file, "server.tls_key_file");
   }
 
-  if (absl::StartsWith(config_.store, "postgresql://") ||
-      absl::StartsWith(config_.store, "postgres://")) {
-    return absl::UnimplementedError(
-        "PostgreSQL review stores are not supported yet; use a SQLite file path for --store");
-  }
   absl::StatusOr<std::unique_ptr<store::ReviewStore>> opened =
-      store::OpenSqliteStore(config_.store);
+      store::OpenReviewStore(config_.store);
   if (!opened.ok()) {
-    return absl::Status(opened.status().code(), absl::StrCat("review store ", config_.store, ": ",
-                                                             opened.status().message()));
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("review store ", RedactedUrl(config_.store),
+                                     ": ", opened.status().message()));
   }
   store_ = *std::move(opened);
+
+  if (config_.state == "memory") {
+    counters::MemoryCounterStore::Options memory;
+    memory.max_memory_bytes = config_.state_max_memory_bytes;
+    counter_store_ = std::make_unique<counters::MemoryCounterStore>(memory);
+  } else {
+    state::RedisOptions redis;
+    redis.timeout = config_.state_timeout;
+    absl::StatusOr<std::unique_ptr<state::RedisCounterStore>> r =
+        state::OpenRedisCounterStore(config_.state, redis);
+    if (!r.ok()) {
+      return absl::Status(r.status().code(),
+                          absl::StrCat("counter state: ", r.status().message()));
+    }
+    counter_store_ = *std::move(r);
+  }
+  stats_.SetCounterStore(counter_store_.get());
   absl::StatusOr<std::vector<store::DomainBlock>> blocks = store_->ListDomainBlocks();
   if (!blocks.ok()) return blocks.status();
 
@@ -172,8 +189,8 @@ absl::Status ServerImpl::Init() {
   limits.max_activity_bytes = config_.max_activity_bytes;
   limits.max_batch_items = config_.max_batch_items;
   limits.max_stream_in_flight = config_.max_stream_in_flight;
-  policy_service_ = std::make_unique<PolicyServiceImpl>(policies_.get(), pool_.get(), flags_.get(),
-                                                        &stats_, limits);
+  policy_service_ = std::make_unique<PolicyServiceImpl>(
+      policies_.get(), pool_.get(), flags_.get(), &stats_, counter_store_.get(), limits);
   admin_ops_ = std::make_unique<AdminOps>(policies_.get(), store_.get());
   admin_service_ = std::make_unique<AdminServiceImpl>(token, policies_.get(), store_.get(),
                                                       admin_ops_.get(), &stats_);
@@ -236,7 +253,8 @@ absl::Status ServerImpl::StartGateway(const DataPlaneLimits& limits) {
   o.threads = pool_->size();
   AdminOps* ops = admin_ops_.get();
   gateway_decider_ = std::make_unique<GatewayDecider>(
-      policies_.get(), flags_.get(), &stats_, limits, pool_options_.evaluator,
+      policies_.get(), flags_.get(), &stats_, counter_store_.get(), limits,
+      pool_options_.evaluator,
       [ops](const std::string& flag_id) { ops->SettleHeldOf(flag_id); });
   absl::StatusOr<std::unique_ptr<gateway::InboxGateway>> started =
       gateway::InboxGateway::Start(std::move(o), gateway_decider_.get());

@@ -108,6 +108,13 @@ StatsSnapshot Stats::Snapshot() const {
       s.gateway[name] = counter->load(std::memory_order_relaxed);
     }
   }
+  if (counter_store_ != nullptr) {
+    const counters::CounterStoreStats c = counter_store_->stats();
+    s.counters = {{"queries", c.queries}, {"unknown", c.unknown},
+                  {"failures", c.failures}, {"series", c.series},
+                  {"evicted", c.evicted},   {"memory_bytes", c.memory_bytes}};
+    s.state = counter_store_->description();
+  }
   return s;
 }
 

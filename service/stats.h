@@ -16,6 +16,7 @@
 #ifndef FEDWALL_SERVICE_STATS_H_
 #define FEDWALL_SERVICE_STATS_H_
 
+#include "engine/counters/counter_store.h"
 #include "service/gateway/gateway.h"
 
 #include <array>
@@ -60,6 +61,10 @@ struct StatsSnapshot {
   uint64_t reload_failures = 0;
   absl::Time started_at;
   std::map<std::string, uint64_t> gateway;  // the inbox gateway's counters; empty when off
+  // The counter state (actor.rate, text.seen, ...): queries, unknown, failures, series,
+  // evicted, memory_bytes; and where it is kept ("memory", "redis://host:6379/0").
+  std::map<std::string, uint64_t> counters;
+  std::string state;
 };
 
 class Stats {
@@ -77,6 +82,8 @@ class Stats {
   StatsSnapshot Snapshot() const;
   // The inbox gateway's counters, read by Snapshot(); set once at start, before serving.
   void SetGatewayCounters(const gateway::GatewayCounters* counters) { gateway_ = counters; }
+  // The counter store, read by Snapshot(); set once at start, before serving.
+  void SetCounterStore(const counters::CounterStore* store) { counter_store_ = store; }
 
  private:
   static constexpr size_t kShards = 16;
@@ -86,6 +93,7 @@ class Stats {
   };
 
   const gateway::GatewayCounters* gateway_ = nullptr;
+  const counters::CounterStore* counter_store_ = nullptr;
   absl::Time started_at_;
   std::array<std::atomic<uint64_t>, 4> verdicts_{};
   std::atomic<uint64_t> reloads_{0};

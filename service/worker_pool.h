@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,7 @@ class WorkerPool {
     explicit Worker(const EvaluatorOptions& options)
         : evaluator(options), parser(options.parse) {}
     Evaluator evaluator;
+    std::vector<std::optional<double>> counter_values;  // DecideRequest's, reused
     ActivityParser parser;
     size_t index = 0;
   };

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/activity/activity.h"
+#include "engine/counters/memory_counter_store.h"
 #include "engine/fields/field_registry.h"
 #include "engine/policy/policy.h"
 #include "tools/commands.h"
@@ -180,8 +181,13 @@ int RunEval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
   MergeActorFacts(facts.actor, &*activity);
   const absl::Time now = EffectiveNow(facts, fallback_now);
 
+  // One activity on its own: counters see only it (a wave needs `fedwall replay` or `test`).
+  counters::MemoryCounterStore counter_store;
+  std::vector<std::optional<double>> counter_values;
+  counters::Count(counter_store, policy->counters(), *activity, now, /*record=*/false,
+                  &counter_values);
   Evaluator evaluator;
-  Decision decision = evaluator.Decide(*policy, *activity, facts, now);
+  Decision decision = evaluator.Decide(*policy, *activity, facts, now, counter_values);
 
   if (options.json) {
     out << convert::DecisionToJson(decision, options.output.pretty) << "\n";

@@ -1,11 +1,22 @@
 #include <algorithm>
 #include <ostream>
+#include <string>
 
 #include "engine/fields/field_registry.h"
 #include "tools/commands.h"
 #include "tools/json_writer.h"
 
 namespace fedwall::tools {
+namespace {
+
+// As rules write it: counters take a window, `actor.rate(W)`.
+std::string DisplayName(const FieldDef& field) {
+  std::string name(field.name);
+  if (field.counter) name += "(W)";
+  return name;
+}
+
+}  // namespace
 
 int RunFields(const FieldsOptions& options, std::ostream& out, std::ostream& /*err*/) {
   if (options.json) {
@@ -13,7 +24,7 @@ int RunFields(const FieldsOptions& options, std::ostream& out, std::ostream& /*e
       JsonWriter w;
       w.BeginObject();
       w.Key("name");
-      w.String(field.name);
+      w.String(DisplayName(field));
       w.Key("type");
       w.String(FieldTypeName(field.type));
       w.Key("description");
@@ -29,7 +40,7 @@ int RunFields(const FieldsOptions& options, std::ostream& out, std::ostream& /*e
            "keeps this page and the code in step.\n\n"
            "| field | type | description |\n|---|---|---|\n";
     for (const FieldDef& field : AllFields()) {
-      out << "| `" << field.name << "` | " << FieldTypeName(field.type) << " | "
+      out << "| `" << DisplayName(field) << "` | " << FieldTypeName(field.type) << " | "
           << field.description << " |\n";
     }
     return 0;
@@ -37,7 +48,7 @@ int RunFields(const FieldsOptions& options, std::ostream& out, std::ostream& /*e
   size_t name_width = 0;
   size_t type_width = 0;
   for (const FieldDef& field : AllFields()) {
-    name_width = std::max(name_width, field.name.size());
+    name_width = std::max(name_width, DisplayName(field).size());
     type_width = std::max(type_width, std::string_view(FieldTypeName(field.type)).size());
   }
   const char* bold = options.output.color ? "\033[1m" : "";
@@ -45,7 +56,8 @@ int RunFields(const FieldsOptions& options, std::ostream& out, std::ostream& /*e
   const char* reset = options.output.color ? "\033[0m" : "";
   for (const FieldDef& field : AllFields()) {
     std::string_view type = FieldTypeName(field.type);
-    out << bold << field.name << reset << std::string(name_width - field.name.size() + 2, ' ')
+    const std::string name = DisplayName(field);
+    out << bold << name << reset << std::string(name_width - name.size() + 2, ' ')
         << dim << type << reset << std::string(type_width - type.size() + 2, ' ')
         << field.description << "\n";
   }

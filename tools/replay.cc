@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/activity/activity.h"
+#include "engine/counters/memory_counter_store.h"
 #include "engine/fields/field_registry.h"
 #include "engine/policy/policy.h"
 #include "tools/commands.h"
@@ -181,6 +182,9 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   parse_options.max_bytes = options.max_line_bytes;
   ActivityParser parser(parse_options);
   Evaluator evaluator;
+  counters::MemoryCounterStore counter_store;
+  counters::MemoryCounterStore baseline_counter_store;
+  std::vector<std::optional<double>> counter_values;
   simdjson::ondemand::parser wrapper_parser;
   simdjson::padded_string padded;
   LineReader reader(file, options.max_line_bytes);
@@ -239,13 +243,18 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
     MergeActorFacts(item.facts.actor, &*activity);
     const absl::Time now =
         EffectiveNow(item.facts, fixed_now.value_or(activity->published.value_or(wall_now)));
-    Decision decision = evaluator.Decide(*policy, *activity, item.facts, now);
+    // Counters remember the corpus read so far, in file order (one store per policy).
+    counters::Count(counter_store, policy->counters(), *activity, now, /*record=*/true,
+                    &counter_values);
+    Decision decision = evaluator.Decide(*policy, *activity, item.facts, now, counter_values);
     eval_time += std::chrono::steady_clock::now() - start;
     ++evaluated;
     tally.Count(decision);
 
     if (baseline != nullptr) {
-      Decision before = evaluator.Decide(*baseline, *activity, item.facts, now);
+      counters::Count(baseline_counter_store, baseline->counters(), *activity, now,
+                      /*record=*/true, &counter_values);
+      Decision before = evaluator.Decide(*baseline, *activity, item.facts, now, counter_values);
       baseline_tally.Count(before);
       if (before.verdict != decision.verdict) {
         changes.push_back({line_number, static_cast<uint8_t>(Slot(before.verdict)),

@@ -66,6 +66,8 @@ constexpr FieldType kBool = FieldType::kBool;
 constexpr FieldType kKeywordList = FieldType::kKeywordList;
 constexpr FieldType kDomainList = FieldType::kDomainList;
 
+FieldValue Unknown(const FieldInput& /*in*/) { return {}; }
+
 const FieldDef kFields[] = {
     // --- the activity
     {"type", kKeyword,
@@ -184,6 +186,26 @@ const FieldDef kFields[] = {
        std::optional<blocklist::Match> m = in.domains->Lookup(in.activity.actor_domain);
        return std::string(blocklist::SeverityName(m ? m->severity : blocklist::Severity::kNone));
      }},
+
+    // --- counters: memory across activities, over a window (`actor.rate(10m)`). Their values
+    // come from a counter store before the rules run (engine/counters/counters.h); read from
+    // an activity alone they are unknown.
+    {"actor.rate", kNumber,
+     "Activities from this actor in the window, this one included (counter)", Unknown, nullptr,
+     true},
+    {"actor.domain.rate", kNumber,
+     "Activities from the actor's domain in the window, this one included (counter)", Unknown,
+     nullptr, true},
+    {"text.seen", kNumber,
+     "Distinct actors that sent the same text (mentions, links, hashtags removed) in the "
+     "window (counter)",
+     Unknown, nullptr, true},
+    {"text.seen_domains", kNumber,
+     "Distinct actor domains that sent the same text in the window (counter)", Unknown, nullptr,
+     true},
+    {"text.similar", kNumber,
+     "Distinct actors that sent the same or a near-duplicate text in the window (counter)",
+     Unknown, nullptr, true},
 };
 
 }  // namespace

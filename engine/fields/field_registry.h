@@ -78,6 +78,10 @@ struct FieldDef {
   // For text fields: both normalised forms, or null when unknown (e.g. actor.bio without an
   // embedded actor or facts). Null for other types.
   const text::NormalizedText* (*text)(const FieldInput& in) = nullptr;
+  // A counter (`actor.rate`, `text.seen`, ...): written with a window, `actor.rate(10m)`. Its
+  // value comes from a counter store (engine/counters/counters.h), never from `extract`
+  // (which answers unknown).
+  bool counter = false;
 };
 
 // Every field, in documentation order. `F.count` of list fields appears as its own entry.

@@ -553,13 +553,33 @@ class Checker {
   }
 
   const FieldDef* ResolveField(const Expr& e) {
+    if (const FieldDef* f = FindField(e.field)) {
+      if (f->counter && !e.field_window) {
+        Error(e.location, Cat("'", e.field, "' is a counter: give it a window, e.g. ", e.field,
+                              "(1h)"));
+        return nullptr;
+      }
+      if (!f->counter && e.field_window) {
+        Error(e.location, Cat("'", e.field,
+                              "' takes no window: only counters do (actor.rate, "
+                              "actor.domain.rate, text.seen, text.seen_domains, text.similar)"));
+        return nullptr;
+      }
+      if (e.field_window && (*e.field_window < absl::Seconds(1) ||
+                             *e.field_window > absl::Hours(24 * 7))) {
+        Error(e.location, Cat("the window of '", e.field,
+                              "' must be from 1s to 7d (1w), got ",
+                              absl::FormatDuration(*e.field_window)));
+        return nullptr;
+      }
+      return f;
+    }
     if (e.field_window) {
-      Error(e.location, Cat("unknown field '", e.field,
-                            "' (counters such as actor.rate(10m) are not supported "
-                            "yet)"));
+      static const std::vector<std::string_view> counters = {
+          "actor.rate", "actor.domain.rate", "text.seen", "text.seen_domains", "text.similar"};
+      Error(e.location, Cat("unknown counter '", e.field, "'", Suggest(e.field, counters)));
       return nullptr;
     }
-    if (const FieldDef* f = FindField(e.field)) return f;
     static const std::vector<std::string_view> names = AllFieldNames();
     Error(e.location, Cat("unknown field '", e.field, "'", Suggest(e.field, names)));
     return nullptr;

@@ -110,10 +110,26 @@ TEST(CheckerTest, UnknownFieldWithSuggestion) {
               ElementsAre("rules/main.rules:1:15: error: unknown field 'zzz.qqq'"));
 }
 
-TEST(CheckerTest, CountersAreNotSupportedYet) {
-  EXPECT_THAT(Errors(CheckWhen("actor.rate(10m) > 5")),
-              ElementsAre("rules/main.rules:1:15: error: unknown field 'actor.rate' (counters "
-                          "such as actor.rate(10m) are not supported yet)"));
+TEST(CheckerTest, CountersTakeAWindowFromOneSecondToAWeek) {
+  EXPECT_THAT(Errors(CheckWhen("actor.rate(10m) > 5 and text.seen(1h) >= 5 and "
+                               "text.similar(1w) > 2 and actor.domain.rate(1s) > 100 and "
+                               "text.seen_domains(7d) > 3 and known(text.seen(2h))")),
+              ElementsAre());
+  EXPECT_THAT(Errors(CheckWhen("actor.rate > 5")),
+              ElementsAre("rules/main.rules:1:15: error: 'actor.rate' is a counter: give it a "
+                          "window, e.g. actor.rate(1h)"));
+  EXPECT_THAT(Errors(CheckWhen("actor.rate(8d) > 5")),
+              ElementsAre("rules/main.rules:1:15: error: the window of 'actor.rate' must be from "
+                          "1s to 7d (1w), got 192h"));
+  EXPECT_THAT(Errors(CheckWhen("mentions.count(1h) > 5")),
+              ElementsAre("rules/main.rules:1:15: error: 'mentions.count' takes no window: only "
+                          "counters do (actor.rate, actor.domain.rate, text.seen, "
+                          "text.seen_domains, text.similar)"));
+  EXPECT_THAT(Errors(CheckWhen("text.seeen(1h) > 5")),
+              ElementsAre("rules/main.rules:1:15: error: unknown counter 'text.seeen' (did you "
+                          "mean 'text.seen'?)"));
+  EXPECT_THAT(Errors(CheckWhen("text.seen(1h) has \"x\"")),
+              ElementsAre(::testing::HasSubstr("text.seen")));
 }
 
 TEST(CheckerTest, UnknownAndMisusedNames) {

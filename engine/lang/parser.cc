@@ -861,6 +861,19 @@ class Parser {
       ExprPtr e = NewExpr(Expr::Kind::kKnown, t);
       e->field = cur_.value;
       Advance();
+      if (cur_.Is(TokenKind::kLParen)) {  // known(text.seen(1h))
+        Advance();
+        if (!cur_.Is(TokenKind::kDuration)) {
+          ErrorAt(cur_, Cat("expected a duration window in '", e->field,
+                            "(...)', e.g. 10m, got ", Describe(cur_)));
+          return nullptr;
+        }
+        e->field_window = cur_.duration;
+        Advance();
+        if (!Expect(TokenKind::kRParen, Cat("after the window of '", e->field, "'"))) {
+          return nullptr;
+        }
+      }
       if (!Expect(TokenKind::kRParen, "to close known(")) return nullptr;
       return e;
     }

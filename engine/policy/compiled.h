@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "engine/blocklist/blocklist.h"
 #include "engine/common/diagnostic.h"
+#include "engine/counters/counters.h"
 #include "engine/fields/field_registry.h"
 #include "engine/lang/ast.h"
 #include "engine/match/text_matcher.h"
@@ -89,6 +90,7 @@ enum class Accessor : uint8_t {
   kActorPosts,
   kActorBot,
   kActorFollowed,
+  kCounter,  // FieldSlot::counter: a value computed before the rules run
 };
 
 // The accessor for a registry field name (kGeneric when there is no fast one).
@@ -121,6 +123,11 @@ struct FieldSlot {
   // Case-insensitive keyword list (hashtags, emojis): literals are stripped of a leading
   // '#' or ':' and case-folded at compile time.
   bool folded_keywords = false;
+  // kCounter: the index into CompiledRules::counters (and into the evaluation's values).
+  uint32_t counter = 0;
+  // The field as evidence names it: the registry name, or a counter with its window
+  // ("text.seen(1h)").
+  std::string name;
 };
 
 enum class LeafKind : uint8_t {
@@ -208,6 +215,8 @@ struct CompiledRules {
 
   // Expressions.
   std::vector<FieldSlot> fields;
+  // Every counter the conditions use, once per (kind, window), in order of first use.
+  std::vector<counters::CounterRef> counters;
   std::vector<Leaf> leaves;
   std::vector<Node> nodes;
   std::vector<uint32_t> children;
@@ -254,6 +263,7 @@ class PolicyImpl final : public Policy {
   const std::vector<Diagnostic>& warnings() const override { return rules_->warnings; }
   const lang::PolicyAst& ast() const override { return rules_->ast; }
   const blocklist::DomainTable& domains() const override { return *table_; }
+  std::span<const counters::CounterRef> counters() const override { return rules_->counters; }
   std::shared_ptr<const Policy> WithApiBlocks(
       std::vector<blocklist::Entry> api_blocks) const override;
 

@@ -224,14 +224,31 @@ class Lowering {
   uint32_t LowerText(const Expr& e, uint32_t slot, CmpOp op);
   uint32_t LowerKeyword(const Expr& e, uint32_t slot, CmpOp op);
 
-  uint32_t SlotFor(const FieldDef* def) {
+  uint32_t SlotFor(const FieldDef* def, std::optional<absl::Duration> window = std::nullopt) {
+    if (def->counter) {
+      counters::CounterRef ref{*counters::FindCounterKind(def->name),
+                               window.value_or(absl::Hours(1))};
+      for (uint32_t i = 0; i < out_->fields.size(); ++i) {
+        const FieldSlot& f = out_->fields[i];
+        if (f.accessor == Accessor::kCounter && out_->counters[f.counter] == ref) return i;
+      }
+      FieldSlot s;
+      s.def = def;
+      s.accessor = Accessor::kCounter;
+      s.counter = static_cast<uint32_t>(out_->counters.size());
+      s.name = counters::CounterRefName(ref);
+      out_->counters.push_back(ref);
+      out_->fields.push_back(std::move(s));
+      return static_cast<uint32_t>(out_->fields.size() - 1);
+    }
     auto [it, inserted] = slot_of_.try_emplace(def, static_cast<uint32_t>(out_->fields.size()));
     if (inserted) {
       FieldSlot s;
       s.def = def;
       s.accessor = AccessorFor(def->name);
       s.folded_keywords = def->name == "hashtags" || def->name == "emojis";
-      out_->fields.push_back(s);
+      s.name = std::string(def->name);
+      out_->fields.push_back(std::move(s));
     }
     return it->second;
   }
@@ -359,12 +376,8 @@ uint32_t Lowering::Lower(const Expr& e, size_t depth) {
         Error(e.location, absl::StrCat("internal: unchecked field `", e.field, "`"));
         return AddNode(Node::Kind::kFalse, 0, 0);
       }
-      if (e.field_window.has_value()) {
-        Error(e.location, absl::StrCat("counter `", e.field, "` is not supported yet"));
-        return AddNode(Node::Kind::kFalse, 0, 0);
-      }
       Leaf leaf;
-      leaf.field = SlotFor(e.field_def);
+      leaf.field = SlotFor(e.field_def, e.field_window);
       if (e.kind == Expr::Kind::kKnown) {
         leaf.kind = LeafKind::kKnown;
       } else {
@@ -403,11 +416,7 @@ uint32_t Lowering::LowerCompare(const Expr& e, CmpOp op) {
     Error(e.location, absl::StrCat("internal: unchecked field `", e.field, "`"));
     return AddNode(Node::Kind::kFalse, 0, 0);
   }
-  if (e.field_window.has_value()) {
-    Error(e.location, absl::StrCat("counter `", e.field, "` is not supported yet"));
-    return AddNode(Node::Kind::kFalse, 0, 0);
-  }
-  uint32_t slot = SlotFor(def);
+  uint32_t slot = SlotFor(def, e.field_window);
   auto bad_op = [&] {
     Error(e.location, absl::StrCat("operator `", lang::CmpOpName(e.op), "` does not apply to ",
                                    FieldTypeName(def->type), " field `", e.field, "`"));

@@ -150,6 +150,7 @@ Value ReadFast(Accessor accessor, const FieldInput& in, std::string_view origin_
   const RequestFacts& f = in.facts;
   switch (accessor) {
     case Accessor::kGeneric:
+    case Accessor::kCounter:  // read from the evaluation's counter values, not here
       return {};
     case Accessor::kType:
       return Str(a.type);
@@ -398,6 +399,8 @@ struct Evaluator::Impl {
   // The evaluation in progress.
   const CompiledRules* c = nullptr;
   const FieldInput* in = nullptr;
+  std::span<const std::optional<double>> counter_values;  // by FieldSlot::counter
+  std::vector<std::optional<double>> counter_storage;     // Evaluate's, reused
 
   void Begin(const CompiledRules& rules) {
     c = &rules;
@@ -428,6 +431,14 @@ struct Evaluator::Impl {
 
   Value Read(uint32_t slot) {
     const FieldSlot& fs = c->fields[slot];
+    if (fs.accessor == Accessor::kCounter) {
+      Value v;
+      if (fs.counter < counter_values.size() && counter_values[fs.counter].has_value()) {
+        v.kind = Value::Kind::kNumber;
+        v.number = *counter_values[fs.counter];
+      }
+      return v;
+    }
     if (fs.accessor != Accessor::kGeneric) {
       return policy_internal::ReadFast(fs.accessor, *in, origin_domain, has_origin_domain);
     }
@@ -777,7 +788,7 @@ struct Evaluator::Impl {
   Evidence SpanEvidence(uint32_t slot, const text::NormalizedText& t, uint32_t start,
                         uint32_t end) {
     Evidence e;
-    e.field = std::string(c->fields[slot].def->name);
+    e.field = c->fields[slot].name;
     const size_t n = t.unfolded.size();
     start = static_cast<uint32_t>(std::min<size_t>(start, n));
     end = static_cast<uint32_t>(std::min<size_t>(std::max(start, end), n));
@@ -790,7 +801,7 @@ struct Evaluator::Impl {
 
   Evidence ValueEvidence(uint32_t slot, std::string_view value) {
     Evidence e;
-    e.field = std::string(c->fields[slot].def->name);
+    e.field = c->fields[slot].name;
     e.text = std::string(policy_internal::CapUtf8(absl::StrCat(e.field, " = ", std::string(value)),
                                                   options.max_evidence_bytes));
     return e;
@@ -949,15 +960,23 @@ Evaluator::Evaluator(EvaluatorOptions options)
 Evaluator::~Evaluator() = default;
 
 absl::StatusOr<Decision> Evaluator::Evaluate(const Policy& policy, std::string_view activity_json,
-                                             const RequestFacts& facts, absl::Time fallback_now) {
+                                             const RequestFacts& facts, absl::Time fallback_now,
+                                             const CounterContext& counters) {
   absl::StatusOr<Activity> activity = impl_->parser.Parse(activity_json);
   if (!activity.ok()) return activity.status();
   MergeActorFacts(facts.actor, &*activity);
-  return Decide(policy, *activity, facts, EffectiveNow(facts, fallback_now));
+  const absl::Time now = EffectiveNow(facts, fallback_now);
+  impl_->counter_storage.clear();
+  if (counters.store != nullptr && !policy.counters().empty()) {
+    counters::Count(*counters.store, policy.counters(), *activity, now, counters.record,
+                    &impl_->counter_storage);
+  }
+  return Decide(policy, *activity, facts, now, impl_->counter_storage);
 }
 
 Decision Evaluator::Decide(const Policy& policy, const Activity& activity,
-                           const RequestFacts& facts, absl::Time now) {
+                           const RequestFacts& facts, absl::Time now,
+                           std::span<const std::optional<double>> counter_values) {
   Impl& s = *impl_;
   const auto* pi = dynamic_cast<const PolicyImpl*>(&policy);
   if (pi == nullptr) {
@@ -970,6 +989,7 @@ Decision Evaluator::Decide(const Policy& policy, const Activity& activity,
   FieldInput in{activity, facts, now, &table};
   s.Begin(c);
   s.in = &in;
+  s.counter_values = counter_values;
 
   s.has_origin_domain = false;
   s.origin_domain.clear();

@@ -480,6 +480,93 @@ rule lang { when language != "en" then flag }
 }
 
 // ---------------------------------------------------------------------------------------
+// Counters
+
+// Answers every query with `value` (nullopt: the store is away) and remembers the calls.
+class ScriptedStore : public counters::CounterStore {
+ public:
+  void Count(absl::Time now, bool record, std::span<const counters::CounterQuery> queries,
+             std::vector<std::optional<double>>* values) override {
+    calls.push_back({now, record, queries.size()});
+    values->assign(queries.size(), value);
+  }
+  counters::CounterStoreStats stats() const override { return {}; }
+  std::string description() const override { return "scripted"; }
+
+  struct Call {
+    absl::Time now;
+    bool record;
+    size_t queries;
+  };
+  std::optional<double> value = 5;
+  std::vector<Call> calls;
+};
+
+TEST_F(EvaluatorTest, CountersAreAskedOnceBeforeTheRulesWhateverTheVerdict) {
+  auto p = Compile(R"(
+blocklist "blocks.txt"
+rule wave { when text.seen(1h) >= 5 and actor.rate(10m) >= 5 then reject }
+rule wave_watch { when text.seen(1h) >= 3 then flag mode monitor }
+)",
+                   {{"blocks.txt", "blocked.example\n"}});
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->counters().size(), 2u);  // text.seen(1h) once, actor.rate(10m)
+  EXPECT_EQ(counters::CounterRefName(p->counters()[0]), "text.seen(1h)");
+  EXPECT_EQ(counters::CounterRefName(p->counters()[1]), "actor.rate(10m)");
+
+  ScriptedStore store;
+  RequestFacts facts;
+  facts.delivery.received_at = kNow + absl::Minutes(3);
+  absl::StatusOr<Decision> d = evaluator_.Evaluate(
+      *p, CreateNote("https://a.example/u", "buy now"), facts, kNow, {.store = &store});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->verdict, Verdict::kReject);
+  EXPECT_THAT(Ids(*d), ElementsAre("wave", "wave_watch"));
+  EXPECT_THAT(d->matches[0].evidence.size(), 2u);
+  EXPECT_EQ(d->matches[0].evidence[0].text, "text.seen(1h) = 5");
+  EXPECT_EQ(d->matches[0].evidence[1].text, "actor.rate(10m) = 5");
+  ASSERT_EQ(store.calls.size(), 1u);
+  EXPECT_EQ(store.calls[0].now, kNow + absl::Minutes(3));  // received_at is the clock
+  EXPECT_TRUE(store.calls[0].record);
+
+  // A dry run asks without recording; a blocked actor is still counted.
+  d = evaluator_.Evaluate(*p, CreateNote("https://blocked.example/u", "buy now"), facts, kNow,
+                          {.store = &store, .record = false});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->verdict, Verdict::kReject);
+  EXPECT_EQ(d->matches[0].rule_id, "blocklist:suspend");
+  ASSERT_EQ(store.calls.size(), 2u);
+  EXPECT_FALSE(store.calls[1].record);
+}
+
+TEST_F(EvaluatorTest, CountersAreUnknownWithoutAStoreOrWhenItIsAway) {
+  auto p = Compile(R"(
+rule wave { when text.seen(1h) >= 5 then reject }
+rule quiet { when text.seen(1h) < 5 then flag }
+rule away { when not known(text.seen(1h)) then flag, mark_sensitive }
+)");
+  ASSERT_NE(p, nullptr);
+  // No store at all.
+  Decision d = Eval(*p, CreateNote("https://a.example/u", "buy now"));
+  EXPECT_THAT(Ids(d), ElementsAre("away"));
+  // A store that cannot answer: no rule over the counter fires, except known().
+  ScriptedStore store;
+  store.value = std::nullopt;
+  absl::StatusOr<Decision> r = evaluator_.Evaluate(
+      *p, CreateNote("https://a.example/u", "buy now"), {}, kNow, {.store = &store});
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(Ids(*r), ElementsAre("away"));
+  // A policy without counters never asks the store.
+  auto plain = Compile("rule r { when content has \"buy\" then flag }");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_TRUE(plain->counters().empty());
+  ASSERT_TRUE(evaluator_.Evaluate(*plain, CreateNote("https://a.example/u", "buy"), {}, kNow,
+                                  {.store = &store})
+                  .ok());
+  EXPECT_EQ(store.calls.size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------
 // Evidence
 
 TEST_F(EvaluatorTest, EvidenceMapsFoldedMatchesBackToTheUnfoldedText) {

@@ -32,6 +32,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,8 @@
 #include "engine/activity/facts.h"
 #include "engine/blocklist/blocklist.h"
 #include "engine/common/diagnostic.h"
+#include "engine/counters/counter_store.h"
+#include "engine/counters/counters.h"
 #include "engine/lang/ast.h"
 #include "engine/lang/front_end.h"
 #include "engine/match/text_matcher.h"
@@ -107,6 +111,9 @@ class Policy {
   virtual const lang::PolicyAst& ast() const = 0;
   // The domain table (blocklist files + API-made blocks).
   virtual const blocklist::DomainTable& domains() const = 0;
+  // The counters the rules use (`text.seen(1h)`, ...), each (kind, window) once: what an
+  // evaluation asks its CounterStore before the rules run. Empty when no rule uses one.
+  virtual std::span<const counters::CounterRef> counters() const = 0;
 
   // The same compiled rules with another set of API-made blocks: only the domain table is
   // rebuilt (milliseconds, no pattern recompile); the version changes accordingly.
@@ -149,6 +156,12 @@ struct EvaluatorOptions {
   bool evaluate_all_rules = false;
 };
 
+// Where an evaluation's counters (`text.seen(1h)`, ...) come from.
+struct CounterContext {
+  counters::CounterStore* store = nullptr;  // null: every counter is unknown
+  bool record = true;  // false (a dry run): the activity is counted but nothing is written
+};
+
 // Per-thread evaluation state: the JSON parser and the matcher scratch. Not thread-safe; use
 // one per thread. Works with any Policy (scratch grows to fit).
 class Evaluator {
@@ -161,12 +174,18 @@ class Evaluator {
   // Parses and decides. InvalidArgument for a malformed activity. `fallback_now` is "now" when
   // the facts carry no received_at (the wall clock in the service; the object's published in
   // test and replay).
+  // When the policy uses counters and `counters.store` is set, the store is asked (and, unless
+  // a dry run, updated) once, after parsing and before any rule runs, whatever the verdict
+  // turns out to be (blocked domains included).
   absl::StatusOr<Decision> Evaluate(const Policy& policy, std::string_view activity_json,
-                                    const RequestFacts& facts, absl::Time fallback_now);
+                                    const RequestFacts& facts, absl::Time fallback_now,
+                                    const CounterContext& counters = {});
 
   // Decides on an already parsed activity (facts already merged with MergeActorFacts).
+  // `counter_values` holds one value per policy.counters() entry (counters::Count computes
+  // them); missing entries are unknown.
   Decision Decide(const Policy& policy, const Activity& activity, const RequestFacts& facts,
-                  absl::Time now);
+                  absl::Time now, std::span<const std::optional<double>> counter_values = {});
 
  private:
   struct Impl;

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/activity/activity.h"
+#include "engine/counters/memory_counter_store.h"
 #include "engine/lang/ast.h"
 
 namespace fedwall {
@@ -204,8 +205,11 @@ PolicyTestResult RunOne(const Policy& policy, const lang::TestDecl& test,
     if (f.field == "actor.age") facts.actor.created_at = now - f.value.duration;
   }
 
+  // Fresh counters per test: the activities before the last one build up what it sees.
+  counters::MemoryCounterStore counter_store;
   for (const std::string& doc : documents) {
-    absl::StatusOr<Decision> d = evaluator.Evaluate(policy, doc, facts, now);
+    absl::StatusOr<Decision> d =
+        evaluator.Evaluate(policy, doc, facts, now, {.store = &counter_store});
     if (!d.ok()) {
       result.failures.push_back(absl::StrCat(
           where, ": cannot evaluate an activity: ", std::string(d.status().message())));

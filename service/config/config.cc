@@ -172,6 +172,11 @@ const std::vector<KeySpec>& Keys() {
       DurationKey("policy", "reload_debounce", &C::reload_debounce, absl::ZeroDuration(),
                   absl::Minutes(1)),
       StringKey("store", "path", &C::store),
+      StringKey("state", "url", &C::state),
+      DurationKey("state", "timeout", &C::state_timeout, absl::Milliseconds(1),
+                  absl::Seconds(10)),
+      SizeKey("state", "max_memory_bytes", Kind::kSize, &C::state_max_memory_bytes, kMiB,
+              size_t{64} << 30),
       SizeKey("limits", "max_activity_bytes", Kind::kSize, &C::max_activity_bytes, kKiB, 64 * kMiB),
       // The lower bound that matters is max_activity_bytes (checked in Validate).
       SizeKey("limits", "max_message_bytes", Kind::kSize, &C::max_message_bytes, kKiB, 256 * kMiB),
@@ -461,10 +466,25 @@ void CheckDistinct(std::string_view name_a, const std::string& a, std::string_vi
 bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
+}  // namespace
 
-bool IsPostgres(std::string_view store) {
-  return HasPrefix(store, "postgresql://") || HasPrefix(store, "postgres://");
+std::string RedactedUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = url.size();
+  std::string_view authority = url.substr(start, end - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const size_t colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);
+  return absl::StrCat(std::string(url.substr(0, start + colon + 1)), "***",
+                      std::string(url.substr(start + at)));
 }
+
+namespace {
+
 
 // Reads at most `limit` bytes of `path`; larger files are an error. `what` names the file's
 // role in messages ("config file", "token file").
@@ -635,10 +655,10 @@ absl::Status ServiceConfig::Validate() const {
   if (store.empty()) {
     errors.push_back(
         "store.path must not be empty (use \":memory:\" for a store that is not kept)");
-  } else if (IsPostgres(store)) {
-    errors.push_back(
-        "store.path: PostgreSQL stores are not supported yet; use a SQLite file path or "
-        "\":memory:\"");
+  }
+  if (state != "memory" && !HasPrefix(state, "redis://") && !HasPrefix(state, "unix://")) {
+    errors.push_back(absl::StrCat("state.url: ", Quote(state),
+                                  " is neither \"memory\" nor a redis:// URL"));
   }
   if (errors.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));

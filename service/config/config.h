@@ -52,7 +52,14 @@ struct ServiceConfig {
   absl::Duration reload_debounce = absl::Milliseconds(300);  // wait for writes to settle
 
   // [store]
-  std::string store = "fedwall.db";  // SQLite file (WAL); PostgreSQL later
+  // A SQLite file (WAL; ":memory:" keeps nothing), or a PostgreSQL URL
+  // (postgresql://user@host:5432/fedwall) shared by several nodes.
+  std::string store = "fedwall.db";
+
+  // [state]: where the counters (actor.rate, text.seen, ...) are kept.
+  std::string state = "memory";  // "memory" (this process) or redis://[:password@]host[:port][/db]
+  absl::Duration state_timeout = absl::Milliseconds(100);  // Redis connect and call timeout
+  size_t state_max_memory_bytes = 256 << 20;               // "memory": bound on counter memory
 
   // [limits]
   size_t max_activity_bytes = 1 << 20;  // one activity; past it: INVALID_ARGUMENT / item error
@@ -80,6 +87,10 @@ struct ServiceConfig {
   // Checks ranges and required combinations; InvalidArgument naming the key.
   absl::Status Validate() const;
 };
+
+// `url` with the password of its user-info replaced by "***" ("redis://:***@host:6379",
+// "postgresql://fedwall:***@db/fedwall"); anything else unchanged. For logs and errors.
+std::string RedactedUrl(std::string_view url);
 
 // True when `address` ("host:port", as Validate accepts it) binds only to the machine itself:
 // a host in 127.0.0.0/8, ::1 (also written in full, or as ::ffff:127.x.y.z) or "localhost"

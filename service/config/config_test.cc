@@ -64,6 +64,9 @@ void ExpectSameSettings(const ServiceConfig& a, const ServiceConfig& b) {
   EXPECT_EQ(a.watch, b.watch);
   EXPECT_EQ(a.reload_debounce, b.reload_debounce);
   EXPECT_EQ(a.store, b.store);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.state_timeout, b.state_timeout);
+  EXPECT_EQ(a.state_max_memory_bytes, b.state_max_memory_bytes);
   EXPECT_EQ(a.max_activity_bytes, b.max_activity_bytes);
   EXPECT_EQ(a.max_message_bytes, b.max_message_bytes);
   EXPECT_EQ(a.max_batch_items, b.max_batch_items);
@@ -225,7 +228,7 @@ max_connections = 100
 
 TEST(ConfigTest, KeyNamesListEveryKeyOnce) {
   const std::vector<std::string> names = ConfigKeyNames();
-  EXPECT_EQ(names.size(), 32u);
+  EXPECT_EQ(names.size(), 35u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   EXPECT_EQ(names.front(), "server.listen");
   EXPECT_EQ(names.back(), "gateway.max_connections");
@@ -461,8 +464,10 @@ TEST(ConfigTest, ValidateRanges) {
       {[](ServiceConfig& c) { c.policy_dir = ""; }, "policy.dir must not be empty"},
       {[](ServiceConfig& c) { c.store = ""; }, "store.path must not be empty"},
       {[](ServiceConfig& c) { c.store = ":memory:"; }, ""},
-      {[](ServiceConfig& c) { c.store = "postgresql://db/fedwall"; },
-       "store.path: PostgreSQL stores are not supported yet"},
+      {[](ServiceConfig& c) { c.store = "postgresql://db/fedwall"; }, ""},
+      {[](ServiceConfig& c) { c.state = "redis://127.0.0.1:6379/0"; }, ""},
+      {[](ServiceConfig& c) { c.state = "memcached://x"; },
+       "state.url: \"memcached://x\" is neither \"memory\" nor a redis:// URL"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     ServiceConfig c;

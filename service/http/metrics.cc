@@ -1,5 +1,6 @@
 #include "service/http/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -97,6 +98,36 @@ std::string RenderMetrics(const StatsSnapshot& stats) {
     for (const auto& [name, n] : stats.gateway) {
       absl::StrAppend(&out, "fedwall_gateway_events_total{event=\"", name, "\"} ", n, "\n");
     }
+  }
+  if (!stats.counters.empty()) {
+    auto get = [&](const char* name) {
+      auto it = stats.counters.find(name);
+      return it == stats.counters.end() ? uint64_t{0} : it->second;
+    };
+    absl::StrAppend(
+        &out,
+        "# HELP fedwall_counter_queries_total Counter values (actor.rate, text.seen, ...) asked "
+        "of the counter state, by outcome: known, or unknown (the state could not answer; "
+        "rules over them did not fire).\n"
+        "# TYPE fedwall_counter_queries_total counter\n"
+        "fedwall_counter_queries_total{outcome=\"known\"} ",
+        get("queries") - std::min(get("queries"), get("unknown")), "\n",
+        "fedwall_counter_queries_total{outcome=\"unknown\"} ", get("unknown"), "\n",
+        "# HELP fedwall_counter_state_failures_total Calls to the counter state that failed as "
+        "a whole (Redis away, a timeout).\n"
+        "# TYPE fedwall_counter_state_failures_total counter\n"
+        "fedwall_counter_state_failures_total ", get("failures"), "\n",
+        "# HELP fedwall_counter_series Counter series held in this process (state \"memory\").\n"
+        "# TYPE fedwall_counter_series gauge\n"
+        "fedwall_counter_series ", get("series"), "\n",
+        "# HELP fedwall_counter_series_evicted_total Series evicted to stay within "
+        "state.max_memory_bytes.\n"
+        "# TYPE fedwall_counter_series_evicted_total counter\n"
+        "fedwall_counter_series_evicted_total ", get("evicted"), "\n",
+        "# HELP fedwall_counter_memory_bytes Approximate memory of the counters in this "
+        "process.\n"
+        "# TYPE fedwall_counter_memory_bytes gauge\n"
+        "fedwall_counter_memory_bytes ", get("memory_bytes"), "\n");
   }
   return out;
 }

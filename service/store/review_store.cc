@@ -1,5 +1,11 @@
 #include "service/store/review_store.h"
 
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+
 namespace fedwall::store {
 
 const char* FlagStatusName(FlagStatus s) {
@@ -30,6 +36,14 @@ const char* HeldStateName(HeldState state) {
       return "delivering";
   }
   return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<ReviewStore>> OpenReviewStore(const std::string& spec) {
+  // The two URI prefixes libpq knows (it compares them case-sensitively too).
+  if (absl::StartsWith(spec, "postgresql://") || absl::StartsWith(spec, "postgres://")) {
+    return OpenPostgresStore(spec);
+  }
+  return OpenSqliteStore(spec);
 }
 
 }  // namespace fedwall::store

@@ -2,13 +2,15 @@
 // resolved by) a moderator, and the domain blocks made through the AdminService.
 //
 // The interface is small on purpose so that an embedded store (SQLite, the default) and a
-// shared one (PostgreSQL, for several evaluation nodes) can stand behind it. It knows nothing
-// of gRPC, protobuf or the engine: the service hands it plain values, and keeps the matches of
-// a flag as an opaque blob (`NewFlag::matches`) that the store returns unchanged.
+// shared one (PostgreSQL, for several evaluation nodes) can stand behind it; OpenReviewStore
+// picks one from a path or URL. It knows nothing of gRPC, protobuf or the engine: the service
+// hands it plain values, and keeps the matches of a flag as an opaque blob
+// (`NewFlag::matches`) that the store returns unchanged.
 //
 // Durability: every mutating call returns only after its transaction is committed to stable
 // storage, so an acknowledged flag or block survives `kill -9` (and, for SQLite with
-// synchronous=FULL, a power cut).
+// synchronous=FULL, a power cut; for PostgreSQL, as far as the server's synchronous_commit and
+// fsync settings promise).
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<fedwall::store::ReviewStore>> s =
@@ -78,8 +80,8 @@ struct HeldInfo {
 
 // A stored flag.
 struct Flag {
-  std::string id;  // opaque, assigned by the store, never reused (SQLite: the row number in
-                   // decimal, so a later flag has a numerically larger id)
+  std::string id;  // opaque, assigned by the store, never reused (both stores: a row number
+                   // in decimal, so a later flag has a numerically larger id)
   FlagStatus status = FlagStatus::kPending;
   NewFlag data;
   std::optional<absl::Time> resolved_at;  // set once resolved
@@ -221,6 +223,34 @@ struct SqliteOptions {
 // (FailedPrecondition). ":memory:" gives a private in-memory store (tests).
 absl::StatusOr<std::unique_ptr<ReviewStore>> OpenSqliteStore(const std::string& path,
                                                              const SqliteOptions& options = {});
+
+struct PostgresOptions {
+  // Connections kept open; each call takes one for its duration, so at most this many calls
+  // run at once (1 to 64).
+  int max_connections = 4;
+  // Bound on opening (and re-opening) one connection: libpq's connect_timeout, in whole
+  // seconds (at least 2 s, libpq's minimum). Overrides a connect_timeout given in the URL.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // How long a call waits for a free connection when all of them are busy (Unavailable then).
+  absl::Duration acquire_timeout = absl::Seconds(10);
+  // statement_timeout of every connection, so that no call waits on a lock for ever
+  // (DeadlineExceeded then); zero: none.
+  absl::Duration statement_timeout = absl::Seconds(60);
+};
+
+// Connects to the PostgreSQL database at `url` ("postgresql://user:password@host:port/db?...",
+// or a libpq "key=value" string) and migrates its schema to the current version (once, even
+// when several nodes open it at once); a database with a newer schema than this build knows
+// is refused (FailedPrecondition), and so is one whose tables are not fedwall's. Several
+// fedwalld nodes may share one database. Errors name the server without the password:
+// InvalidArgument for a URL libpq cannot parse, Unavailable when the server cannot be reached.
+absl::StatusOr<std::unique_ptr<ReviewStore>> OpenPostgresStore(const std::string& url,
+                                                               const PostgresOptions& options = {});
+
+// The store fedwalld is configured with: PostgreSQL for a "postgresql://" or "postgres://"
+// URL (default PostgresOptions), else a SQLite file at the path `spec` (default
+// SqliteOptions).
+absl::StatusOr<std::unique_ptr<ReviewStore>> OpenReviewStore(const std::string& spec);
 
 }  // namespace fedwall::store
 

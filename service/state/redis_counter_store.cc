@@ -1,0 +1,763 @@
+#include "service/state/redis_counter_store.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
+namespace fedwall::state {
+namespace {
+
+using counters::CounterQuery;
+
+constexpr size_t kMaxUrlBytes = 2048;
+constexpr size_t kMaxHostBytes = 253;
+constexpr size_t kMaxUnixPathBytes = 107;  // sizeof(sockaddr_un::sun_path) - 1
+constexpr size_t kMaxPrefixBytes = 128;
+constexpr int64_t kMaxDb = 1'000'000;
+constexpr int kMaxConnections = 256;
+constexpr size_t kMaxPerCall = 65536;
+// Keys live W + b + this: room for a slow call or a node whose clock is a little behind.
+constexpr absl::Duration kExpirySlack = absl::Seconds(10);
+
+// The Lua script. ARGV: now_ms, record ("1"/"0"), query count, kExactMembers, scratch key,
+// expiry slack ms, then per query: kind ("e"/"d"), window ms, bucket ms, key count, member hash. KEYS: each
+// query's series names in order (PREFIX H ":" W). Answers an array of integers, one per query.
+constexpr char kScript[] = R"lua(
+local now = tonumber(ARGV[1])
+local record = ARGV[2] == '1'
+local nq = tonumber(ARGV[3])
+local exact_max = tonumber(ARGV[4])
+local scratch = ARGV[5]
+local slack = tonumber(ARGV[6])
+local out = {}
+local a = 7
+local k = 1
+local function int(x) return string.format('%.0f', x) end
+for q = 1, nq do
+  local kind = ARGV[a]
+  local w = tonumber(ARGV[a + 1])
+  local b = tonumber(ARGV[a + 2])
+  local nk = tonumber(ARGV[a + 3])
+  local member = ARGV[a + 4]
+  a = a + 5
+  local cur = math.floor(now / b)
+  -- Buckets that start after now - w: first .. cur.
+  local first = math.floor((now - w) / b) + 1
+  local ttl = w + b + slack
+  if kind == 'e' then
+    local key = KEYS[k] .. ':e'
+    if record then redis.call('HINCRBY', key, int(cur), 1) end
+    local all = redis.call('HGETALL', key)
+    local sum = 0
+    local stale = {}
+    for i = 1, #all, 2 do
+      local idx = tonumber(all[i])
+      if idx == nil or idx < first then
+        stale[#stale + 1] = all[i]
+      elseif idx <= cur then
+        sum = sum + tonumber(all[i + 1])
+      end
+    end
+    if record then
+      for s = 1, #stale, 100 do
+        redis.call('HDEL', key, unpack(stale, s, math.min(s + 99, #stale)))
+      end
+      redis.call('PEXPIRE', key, ttl)
+    else
+      sum = sum + 1
+    end
+    out[q] = sum
+  else
+    local n = 0
+    local over = false
+    local lo = '(' .. int(now - w)
+    local hi = int(now)
+    for j = 0, nk - 1 do
+      local base = KEYS[k + j]
+      local z = base .. ':z'
+      if record then
+        redis.call('ZADD', z, now, member)
+        local card = redis.call('ZCARD', z)
+        if card > exact_max + 1 then
+          redis.call('ZREMRANGEBYRANK', z, 0, card - exact_max - 2)
+        end
+        redis.call('PEXPIRE', z, ttl)
+        local h = base .. ':h:' .. int(cur)
+        redis.call('PFADD', h, member)
+        redis.call('PEXPIRE', h, ttl)
+      end
+    end
+    local known = false  -- dry run: the member is among a ZSET's in-window members
+    if nk == 1 then
+      -- One key: count, without moving the members into Lua.
+      local z = KEYS[k] .. ':z'
+      n = redis.call('ZCOUNT', z, lo, hi)
+      if n > exact_max then over = true end
+      if not record then
+        local score = tonumber(redis.call('ZSCORE', z, member))
+        known = score ~= nil and score > now - w and score <= now
+        if not known then n = n + 1 end
+      end
+    else
+      local seen = {}
+      for j = 0, nk - 1 do
+        local ms = redis.call('ZRANGEBYSCORE', KEYS[k + j] .. ':z', lo, hi)
+        if #ms > exact_max then over = true end
+        for _, m in ipairs(ms) do
+          if not seen[m] then
+            seen[m] = true
+            n = n + 1
+          end
+        end
+      end
+      known = seen[member] == true
+      if not known then n = n + 1 end
+    end
+    if over or n > exact_max then
+      -- PFCOUNT of each key's buckets first .. cur. The buckets before cur no longer change:
+      -- their union is cached per key (":hu:first:last", kept one bucket), so PFCOUNT reads
+      -- two HyperLogLogs per key, and ~60 are merged only when the bucket changes. A dry run
+      -- adds one for a member not among the exact sets' (an approximation within the error).
+      local names = {}
+      for j = 0, nk - 1 do
+        local prefix = KEYS[k + j] .. ':h:'
+        if cur > first then
+          local cache = KEYS[k + j] .. ':hu:' .. int(first) .. ':' .. int(cur - 1)
+          if redis.call('EXISTS', cache) == 0 then
+            local parts = {}
+            for i = first, cur - 1 do parts[#parts + 1] = prefix .. int(i) end
+            for s = 1, #parts, 64 do
+              redis.call('PFMERGE', cache, unpack(parts, s, math.min(s + 63, #parts)))
+            end
+            redis.call('PEXPIRE', cache, b + slack)
+          end
+          names[#names + 1] = cache
+        end
+        names[#names + 1] = prefix .. int(cur)
+      end
+      local estimate
+      if #names <= 1000 then
+        estimate = redis.call('PFCOUNT', unpack(names))
+      else
+        -- Past what unpack takes at once: merge in parts into the scratch key.
+        redis.call('DEL', scratch)
+        for s = 1, #names, 64 do
+          redis.call('PFMERGE', scratch, unpack(names, s, math.min(s + 63, #names)))
+        end
+        estimate = redis.call('PFCOUNT', scratch)
+        redis.call('DEL', scratch)
+      end
+      if not record and not known then estimate = estimate + 1 end
+      if estimate > n then n = estimate end
+    end
+    out[q] = n
+  end
+  k = k + nk
+end
+return out
+)lua";
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+// The first 16 bytes of SHA-256(data) (raw), or of SHA-1 when `sha1` (all 20 bytes).
+std::string Digest(absl::string_view data, bool sha1 = false) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, sha1 ? EVP_sha1() : EVP_sha256(),
+                 nullptr) != 1) {
+    // Only on allocation failure inside OpenSSL; a fixed value keeps the store usable.
+    len = sha1 ? 20 : 16;
+    std::memset(md, 0, len);
+  }
+  return std::string(reinterpret_cast<const char*>(md), sha1 ? 20 : std::min(len, 16u));
+}
+
+struct Endpoint {
+  bool unix_socket = false;
+  std::string host;  // without brackets
+  int port = 6379;
+  std::string path;  // unix socket
+  int64_t db = 0;
+  std::string user;
+  std::string password;
+  bool has_password = false;
+};
+
+absl::Status BadUrl(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid Redis URL: ", why));
+}
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size() || !absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      return BadUrl("a '%' in the user information is not followed by two hex digits");
+    }
+    auto nibble = [](char c) {
+      return absl::ascii_isdigit(static_cast<unsigned char>(c))
+                 ? c - '0'
+                 : absl::ascii_tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+    };
+    out.push_back(static_cast<char>(nibble(s[i + 1]) * 16 + nibble(s[i + 2])));
+    i += 2;
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> ParseDb(absl::string_view s) {
+  int64_t db = 0;
+  if (s.empty() || s.size() > 7 || !std::all_of(s.begin(), s.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      }) || !absl::SimpleAtoi(s, &db) || db > kMaxDb) {
+    return BadUrl(absl::StrCat("database \"", s, "\" is not a number from 0 to ", kMaxDb));
+  }
+  return db;
+}
+
+absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
+  if (url.size() > kMaxUrlBytes) return BadUrl(absl::StrCat("longer than ", kMaxUrlBytes, " bytes"));
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return BadUrl("control characters or spaces (percent-encode them in the password)");
+    }
+  }
+  Endpoint ep;
+  constexpr absl::string_view kRedis = "redis://";
+  constexpr absl::string_view kUnix = "unix://";
+  if (url.substr(0, kUnix.size()) == kUnix) {
+    ep.unix_socket = true;
+    absl::string_view rest = url.substr(kUnix.size());
+    size_t q = rest.find('?');
+    absl::string_view path = rest.substr(0, q);
+    if (q != absl::string_view::npos) {
+      absl::string_view query = rest.substr(q + 1);
+      if (query.substr(0, 3) != "db=") return BadUrl("a unix URL takes only \"?db=N\"");
+      absl::StatusOr<int64_t> db = ParseDb(query.substr(3));
+      if (!db.ok()) return db.status();
+      ep.db = *db;
+    }
+    if (path.empty() || path[0] != '/') return BadUrl("unix:///path needs an absolute path");
+    if (path.size() > kMaxUnixPathBytes) {
+      return BadUrl(absl::StrCat("the socket path is longer than ", kMaxUnixPathBytes, " bytes"));
+    }
+    ep.path = std::string(path);
+    return ep;
+  }
+  if (url.substr(0, kRedis.size()) != kRedis) {
+    if (url.substr(0, 9) == "rediss://") return BadUrl("TLS (rediss://) is not supported");
+    return BadUrl("must start with redis:// or unix://");
+  }
+  absl::string_view rest = url.substr(kRedis.size());
+  size_t at = rest.rfind('@');
+  if (at != absl::string_view::npos) {
+    absl::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = userinfo.find(':');
+    if (colon == absl::string_view::npos) {
+      return BadUrl("user information must be \":password\" or \"user:password\"");
+    }
+    absl::StatusOr<std::string> user = PercentDecode(userinfo.substr(0, colon));
+    if (!user.ok()) return user.status();
+    absl::StatusOr<std::string> password = PercentDecode(userinfo.substr(colon + 1));
+    if (!password.ok()) return password.status();
+    if (password->empty()) return BadUrl("empty password");
+    ep.user = *std::move(user);
+    ep.password = *std::move(password);
+    ep.has_password = true;
+  }
+  size_t slash = rest.find('/');
+  absl::string_view hostport = rest.substr(0, slash);
+  if (slash != absl::string_view::npos) {
+    absl::string_view db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      absl::StatusOr<int64_t> n = ParseDb(db);
+      if (!n.ok()) return n.status();
+      ep.db = *n;
+    }
+  }
+  absl::string_view host;
+  absl::string_view port;
+  bool has_port = false;
+  if (!hostport.empty() && hostport[0] == '[') {
+    size_t close = hostport.find(']');
+    if (close == absl::string_view::npos) return BadUrl("an IPv6 address lacks its ']'");
+    host = hostport.substr(1, close - 1);
+    absl::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return BadUrl("unexpected text after the IPv6 address");
+      port = after.substr(1);
+      has_port = true;
+    }
+    for (char c : host) {
+      if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
+        return BadUrl("the IPv6 address has characters other than hex digits, ':' and '.'");
+      }
+    }
+  } else {
+    size_t colon = hostport.find(':');
+    host = hostport.substr(0, colon);
+    if (colon != absl::string_view::npos) {
+      port = hostport.substr(colon + 1);
+      has_port = true;
+    }
+    for (char c : host) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' &&
+          c != '_') {
+        return BadUrl(absl::StrCat("the host \"", host, "\" has a character other than letters, "
+                                   "digits, '.', '-' and '_'"));
+      }
+    }
+  }
+  if (host.empty()) return BadUrl("no host");
+  if (host.size() > kMaxHostBytes) return BadUrl("the host name is too long");
+  ep.host = std::string(host);
+  if (has_port) {
+    int p = 0;
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        }) || !absl::SimpleAtoi(port, &p) || p < 1 ||
+        p > 65535) {
+      return BadUrl(absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
+    }
+    ep.port = p;
+  }
+  return ep;
+}
+
+absl::Status CheckOptions(const RedisOptions& o) {
+  auto bad = [](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid Redis options: ", why));
+  };
+  if (o.timeout < absl::Milliseconds(1) || o.timeout > absl::Seconds(10)) {
+    return bad("timeout must be between 1ms and 10s");
+  }
+  if (o.retry_after < absl::ZeroDuration() || o.retry_after > absl::Minutes(1)) {
+    return bad("retry_after must be between 0 and 1m");
+  }
+  if (o.key_prefix.empty() || o.key_prefix.size() > kMaxPrefixBytes) {
+    return bad(absl::StrCat("key_prefix must hold 1 to ", kMaxPrefixBytes, " bytes"));
+  }
+  if (o.max_connections < 1 || o.max_connections > kMaxConnections) {
+    return bad(absl::StrCat("max_connections must be between 1 and ", kMaxConnections));
+  }
+  if (o.max_queries_per_call < 1 || o.max_queries_per_call > kMaxPerCall) {
+    return bad(absl::StrCat("max_queries_per_call must be between 1 and ", kMaxPerCall));
+  }
+  if (o.max_keys_per_call < 1 || o.max_keys_per_call > kMaxPerCall) {
+    return bad(absl::StrCat("max_keys_per_call must be between 1 and ", kMaxPerCall));
+  }
+  return absl::OkStatus();
+}
+
+timeval Timeval(absl::Duration d) {
+  d = std::max(d, absl::Milliseconds(1));
+  return absl::ToTimeval(d);
+}
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const {
+    if (r != nullptr) freeReplyObject(r);
+  }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+}  // namespace
+
+class RedisCounterStore::Impl {
+ public:
+  Impl(Endpoint ep, RedisOptions options)
+      : ep_(std::move(ep)),
+        options_(std::move(options)),
+        script_sha_(Hex(reinterpret_cast<const unsigned char*>(Digest(kScript, true).data()), 20)),
+        scratch_key_(options_.key_prefix + "scratch") {}
+
+  ~Impl() {
+    absl::MutexLock lock(&mu_);
+    for (redisContext* c : idle_) redisFree(c);
+    idle_.clear();
+  }
+
+  void Count(absl::Time now, bool record, std::span<const CounterQuery> queries,
+             std::vector<std::optional<double>>* values);
+  counters::CounterStoreStats stats() const {
+    counters::CounterStoreStats s;
+    s.queries = queries_.load(std::memory_order_relaxed);
+    s.unknown = unknown_.load(std::memory_order_relaxed);
+    s.failures = failures_.load(std::memory_order_relaxed);
+    return s;
+  }
+  std::string description() const;
+  absl::Status Ping();
+  std::string last_error() const {
+    absl::MutexLock lock(&mu_);
+    return last_error_;
+  }
+
+ private:
+  struct Conn {
+    redisContext* ctx = nullptr;
+    bool reused = false;
+  };
+  // A connection by `deadline`: an idle one, or a new one if fewer than max_connections are
+  // open.
+  absl::StatusOr<Conn> Acquire(absl::Time deadline);
+  // True within retry_after of a connection failure or timeout.
+  bool Paused() const {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() < retry_at_;
+  }
+  absl::StatusOr<redisContext*> Connect(absl::Time deadline);
+  // Returns a connection to the pool, or closes it when it is broken (`healthy` false).
+  void Release(redisContext* ctx, bool healthy);
+  // Sends one command with the time left until `deadline`. nullptr when the connection broke
+  // (ctx->err set; the connection must be dropped).
+  static Reply Command(redisContext* ctx, const std::vector<std::string>& args,
+                       absl::Time deadline);
+  // Records a failure: the message, and the retry_after pause when `pause`.
+  void Fail(std::string message, bool pause);
+
+  const Endpoint ep_;
+  const RedisOptions options_;
+  const std::string script_sha_;
+  const std::string scratch_key_;
+
+  mutable absl::Mutex mu_;
+  std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + in use
+  absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+
+  std::atomic<uint64_t> queries_{0};
+  std::atomic<uint64_t> unknown_{0};
+  std::atomic<uint64_t> failures_{0};
+};
+
+std::string RedisCounterStore::Impl::description() const {
+  if (ep_.unix_socket) {
+    return ep_.db == 0 ? absl::StrCat("unix://", ep_.path)
+                       : absl::StrCat("unix://", ep_.path, "?db=", ep_.db);
+  }
+  bool v6 = ep_.host.find(':') != std::string::npos;
+  return absl::StrCat("redis://", v6 ? "[" : "", ep_.host, v6 ? "]" : "", ":", ep_.port, "/",
+                      ep_.db);
+}
+
+void RedisCounterStore::Impl::Fail(std::string message, bool pause) {
+  absl::MutexLock lock(&mu_);
+  last_error_ = std::move(message);
+  if (pause) retry_at_ = absl::Now() + options_.retry_after;
+}
+
+Reply RedisCounterStore::Impl::Command(redisContext* ctx, const std::vector<std::string>& args,
+                                       absl::Time deadline) {
+  absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) {
+    // Treat as a timeout without touching the socket: the connection is still clean.
+    ctx->err = REDIS_ERR_IO;
+    std::snprintf(ctx->errstr, sizeof(ctx->errstr), "deadline passed before the command");
+    return nullptr;
+  }
+  if (redisSetTimeout(ctx, Timeval(left)) != REDIS_OK) return nullptr;
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return Reply(static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
+}
+
+absl::StatusOr<redisContext*> RedisCounterStore::Impl::Connect(absl::Time deadline) {
+  absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("Redis: no time left to connect");
+  }
+  redisContext* ctx = ep_.unix_socket
+                          ? redisConnectUnixWithTimeout(ep_.path.c_str(), Timeval(left))
+                          : redisConnectWithTimeout(ep_.host.c_str(), ep_.port, Timeval(left));
+  if (ctx == nullptr) return absl::ResourceExhaustedError("Redis: cannot allocate a connection");
+  if (ctx->err != 0) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("Redis: cannot connect to ", description(), ": ", ctx->errstr));
+    redisFree(ctx);
+    return s;
+  }
+  auto setup = [&](std::vector<std::string> args, absl::string_view what) -> absl::Status {
+    Reply r = Command(ctx, args, deadline);
+    if (r == nullptr) {
+      return absl::UnavailableError(absl::StrCat("Redis: ", what, ": ", ctx->errstr));
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("Redis: ", what, ": ", absl::string_view(r->str, r->len)));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s;
+  if (ep_.has_password) {
+    s = ep_.user.empty() ? setup({"AUTH", ep_.password}, "AUTH")
+                         : setup({"AUTH", ep_.user, ep_.password}, "AUTH");
+  }
+  if (s.ok() && ep_.db != 0) s = setup({"SELECT", absl::StrCat(ep_.db)}, "SELECT");
+  if (!s.ok()) {
+    redisFree(ctx);
+    return s;
+  }
+  return ctx;
+}
+
+absl::StatusOr<RedisCounterStore::Impl::Conn> RedisCounterStore::Impl::Acquire(
+    absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.max_connections;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("Redis: all ", options_.max_connections, " connections stayed busy"));
+    }
+    if (!idle_.empty()) {
+      redisContext* c = idle_.back();
+      idle_.pop_back();
+      return Conn{c, true};
+    }
+    ++open_;
+  }
+  absl::StatusOr<redisContext*> c = Connect(deadline);
+  if (!c.ok()) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+    return c.status();
+  }
+  return Conn{*c, false};
+}
+
+void RedisCounterStore::Impl::Release(redisContext* ctx, bool healthy) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (healthy) {
+      idle_.push_back(ctx);
+      return;
+    }
+    --open_;
+  }
+  redisFree(ctx);
+}
+
+void RedisCounterStore::Impl::Count(absl::Time now, bool record,
+                                    std::span<const CounterQuery> queries,
+                                    std::vector<std::optional<double>>* values) {
+  values->assign(queries.size(), std::nullopt);
+  queries_.fetch_add(queries.size(), std::memory_order_relaxed);
+  if (queries.empty()) return;
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  auto fail_all = [&](std::string message, bool pause) {
+    unknown_.fetch_add(queries.size(), std::memory_order_relaxed);
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    Fail(std::move(message), pause);
+  };
+
+  // The script's arguments, all built before taking a connection.
+  size_t total_keys = 0;
+  for (const CounterQuery& q : queries) total_keys += q.keys.size();
+  if (queries.size() > options_.max_queries_per_call || total_keys > options_.max_keys_per_call) {
+    fail_all(absl::StrCat("Redis: a Count call with ", queries.size(), " queries and ", total_keys,
+                          " keys is past the limits (", options_.max_queries_per_call, ", ",
+                          options_.max_keys_per_call, ")"),
+             /*pause=*/false);
+    return;
+  }
+  std::vector<size_t> sent;  // indexes of the queries sent (those with keys)
+  sent.reserve(queries.size());
+  std::vector<std::string> keys;
+  keys.reserve(total_keys);
+  std::vector<std::string> argv;
+  argv.reserve(6 + 5 * queries.size());
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  argv.push_back(absl::StrCat(now_ms));
+  argv.push_back(record ? "1" : "0");
+  argv.push_back("");  // the query count, below
+  argv.push_back(absl::StrCat(counters::kExactMembers));
+  argv.push_back(scratch_key_);
+  argv.push_back(absl::StrCat(absl::ToInt64Milliseconds(kExpirySlack)));
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const CounterQuery& q = queries[i];
+    if (q.keys.empty()) continue;  // against the contract: unknown, alone
+    absl::Duration window = std::clamp(q.window, counters::kMinWindow, counters::kMaxWindow);
+    int64_t w = absl::ToInt64Milliseconds(window);
+    int64_t b = std::max<int64_t>(1, w / counters::kBucketsPerWindow);
+    // Events count one series (the first key); distinct ones the union of all.
+    size_t nk = q.distinct ? q.keys.size() : 1;
+    for (size_t j = 0; j < nk; ++j) {
+      std::string h = Digest(q.keys[j]);
+      keys.push_back(absl::StrCat(options_.key_prefix,
+                                  Hex(reinterpret_cast<const unsigned char*>(h.data()), h.size()),
+                                  ":", w));
+    }
+    argv.push_back(q.distinct ? "d" : "e");
+    argv.push_back(absl::StrCat(w));
+    argv.push_back(absl::StrCat(b));
+    argv.push_back(absl::StrCat(nk));
+    argv.push_back(q.distinct ? Digest(q.member) : std::string());
+    sent.push_back(i);
+  }
+  unknown_.fetch_add(queries.size() - sent.size(), std::memory_order_relaxed);
+  if (sent.empty()) return;
+  argv[2] = absl::StrCat(sent.size());
+  std::vector<std::string> command;
+  command.reserve(3 + keys.size() + argv.size());
+  command.push_back("EVALSHA");
+  command.push_back(script_sha_);
+  command.push_back(absl::StrCat(keys.size()));
+  for (std::string& k : keys) command.push_back(std::move(k));
+  for (std::string& a : argv) command.push_back(std::move(a));
+
+  auto fail_sent = [&](std::string message, bool pause) {
+    unknown_.fetch_add(sent.size(), std::memory_order_relaxed);
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    Fail(std::move(message), pause);
+  };
+
+  if (Paused()) {
+    // Within retry_after of a failure: unknown at once, and no new pause (it would never end
+    // while traffic lasts).
+    unknown_.fetch_add(sent.size(), std::memory_order_relaxed);
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  absl::StatusOr<Conn> conn = Acquire(deadline);
+  if (!conn.ok()) {
+    fail_sent(std::string(conn.status().message()), true);
+    return;
+  }
+  Reply reply = Command(conn->ctx, command, deadline);
+  if (reply == nullptr && conn->reused &&
+      (conn->ctx->err == REDIS_ERR_EOF ||
+       (conn->ctx->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)))) {
+    // An idle connection the server closed (a restart): the script did not run; once more on
+    // a fresh connection.
+    Release(conn->ctx, false);
+    absl::StatusOr<redisContext*> fresh = Connect(deadline);
+    if (!fresh.ok()) {
+      fail_sent(std::string(fresh.status().message()), true);
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++open_;
+    }
+    conn = Conn{*fresh, false};
+    reply = Command(conn->ctx, command, deadline);
+  }
+  if (reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+      absl::string_view(reply->str, reply->len).substr(0, 8) == "NOSCRIPT") {
+    // The script cache is empty (a restart, SCRIPT FLUSH): send it whole; Redis caches it.
+    command[0] = "EVAL";
+    command[1] = kScript;
+    reply = Command(conn->ctx, command, deadline);
+  }
+  if (reply == nullptr) {
+    std::string message = absl::StrCat("Redis: ", description(), ": ", conn->ctx->errstr);
+    Release(conn->ctx, false);
+    fail_sent(std::move(message), true);
+    return;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    std::string message =
+        absl::StrCat("Redis: ", description(), ": ", absl::string_view(reply->str, reply->len));
+    Release(conn->ctx, true);
+    fail_sent(std::move(message), false);
+    return;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != sent.size()) {
+    Release(conn->ctx, true);
+    fail_sent(absl::StrCat("Redis: ", description(), ": unexpected reply to the counter script"),
+              false);
+    return;
+  }
+  for (size_t i = 0; i < sent.size(); ++i) {
+    const redisReply* e = reply->element[i];
+    if (e->type == REDIS_REPLY_INTEGER) {
+      (*values)[sent[i]] = static_cast<double>(e->integer);
+    } else {
+      unknown_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  Release(conn->ctx, true);
+}
+
+absl::Status RedisCounterStore::Impl::Ping() {
+  absl::Time deadline = absl::Now() + options_.timeout;
+  absl::StatusOr<Conn> conn = Acquire(deadline);
+  if (!conn.ok()) return conn.status();
+  Reply reply = Command(conn->ctx, {"PING"}, deadline);
+  if (reply == nullptr) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("Redis: ", description(), ": ", conn->ctx->errstr));
+    Release(conn->ctx, false);
+    return s;
+  }
+  absl::Status s = reply->type == REDIS_REPLY_ERROR
+                       ? absl::UnavailableError(absl::StrCat(
+                             "Redis: ", description(), ": ", absl::string_view(reply->str, reply->len)))
+                       : absl::OkStatus();
+  Release(conn->ctx, true);
+  return s;
+}
+
+RedisCounterStore::RedisCounterStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisCounterStore::~RedisCounterStore() = default;
+
+void RedisCounterStore::Count(absl::Time now, bool record,
+                              std::span<const counters::CounterQuery> queries,
+                              std::vector<std::optional<double>>* values) {
+  impl_->Count(now, record, queries, values);
+}
+counters::CounterStoreStats RedisCounterStore::stats() const { return impl_->stats(); }
+std::string RedisCounterStore::description() const { return impl_->description(); }
+absl::Status RedisCounterStore::Ping() { return impl_->Ping(); }
+std::string RedisCounterStore::last_error() const { return impl_->last_error(); }
+
+absl::StatusOr<std::unique_ptr<RedisCounterStore>> OpenRedisCounterStore(
+    const std::string& url, const RedisOptions& options) {
+  absl::StatusOr<Endpoint> ep = ParseUrl(url);
+  if (!ep.ok()) return ep.status();
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  return std::unique_ptr<RedisCounterStore>(
+      new RedisCounterStore(std::make_unique<RedisCounterStore::Impl>(*std::move(ep), options)));
+}
+
+}  // namespace fedwall::state
