@@ -193,6 +193,17 @@ absl::Status AdminOps::RefreshBlocksLocked() {
   absl::StatusOr<std::vector<store::DomainBlock>> blocks = store_->ListDomainBlocks();
   if (!blocks.ok()) return blocks.status();
   policies_->SetApiBlocks(ToBlocklistEntries(*blocks));
+  applied_blocks_ = *std::move(blocks);
+  return absl::OkStatus();
+}
+
+absl::Status AdminOps::SyncBlocksFromStore() {
+  absl::MutexLock lock(&block_mu_);
+  absl::StatusOr<std::vector<store::DomainBlock>> blocks = store_->ListDomainBlocks();
+  if (!blocks.ok()) return blocks.status();
+  if (applied_blocks_.has_value() && *applied_blocks_ == *blocks) return absl::OkStatus();
+  policies_->SetApiBlocks(ToBlocklistEntries(*blocks));
+  applied_blocks_ = *std::move(blocks);
   return absl::OkStatus();
 }
 

@@ -104,6 +104,11 @@ class AdminOps {
   // False when there was no API block for the domain (nothing changed).
   absl::StatusOr<bool> DeleteDomainBlock(std::string_view domain);
 
+  // Reads the API blocks from the store and, when they differ from the ones the policy has,
+  // gives the policy the stored list: how a node sees blocks other nodes made in a shared
+  // (PostgreSQL) store. The server calls it every store.sync_interval.
+  absl::Status SyncBlocksFromStore();
+
   // The live policy's view of `domain` (normalised here; "" or an invalid name gives
   // blocked = false and domain = "").
   DomainStatus LookupDomain(std::string_view domain) const;
@@ -120,6 +125,8 @@ class AdminOps {
   PolicyManager* const policies_;
   store::ReviewStore* const store_;
   absl::Mutex block_mu_;  // serialises block changes with their refresh
+  // The blocks last handed to the policy (by a change here or a sync).
+  std::optional<std::vector<store::DomainBlock>> applied_blocks_ ABSL_GUARDED_BY(block_mu_);
   HeldDeliverer deliverer_;
   absl::Duration delivery_timeout_ = absl::Seconds(30);
 };

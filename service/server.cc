@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "engine/counters/memory_counter_store.h"
 #include "service/admin_ops.h"
@@ -101,7 +102,14 @@ class ServerImpl final : public Server {
   TlsFiles tls_;  // read in Init, cleared once the ports listen
   absl::Mutex shutdown_mu_;
   bool shut_down_ = false;
+  // With a shared store: the thread that reads other nodes' domain blocks.
+  std::thread block_sync_;
+  absl::Notification stop_sync_;
 };
+
+bool IsSharedStore(const std::string& store) {
+  return absl::StartsWith(store, "postgresql://") || absl::StartsWith(store, "postgres://");
+}
 
 absl::Status ServerImpl::Init() {
   if (absl::Status s = config_.Validate(); !s.ok()) return s;
@@ -192,6 +200,17 @@ absl::Status ServerImpl::Init() {
   policy_service_ = std::make_unique<PolicyServiceImpl>(
       policies_.get(), pool_.get(), flags_.get(), &stats_, counter_store_.get(), limits);
   admin_ops_ = std::make_unique<AdminOps>(policies_.get(), store_.get());
+  if (IsSharedStore(config_.store)) {
+    // Blocks other nodes make through their AdminService reach this node's policy.
+    block_sync_ = std::thread([this] {
+      while (!stop_sync_.WaitForNotificationWithTimeout(config_.store_sync_interval)) {
+        if (absl::Status s = admin_ops_->SyncBlocksFromStore(); !s.ok()) {
+          LogWarning(absl::StrCat("reading the domain blocks of the shared store: ",
+                                  s.message()));
+        }
+      }
+    });
+  }
   admin_service_ = std::make_unique<AdminServiceImpl>(token, policies_.get(), store_.get(),
                                                       admin_ops_.get(), &stats_);
 
@@ -347,6 +366,8 @@ void ServerImpl::Shutdown() {
   if (pool_) pool_->Stop();
   if (flags_) flags_->Stop();  // commits every flag already decided
   if (admin_service_) admin_service_->Stop();
+  stop_sync_.Notify();
+  if (block_sync_.joinable()) block_sync_.join();
   if (policies_) policies_->Stop();
   if (server_) server_->Wait();
   if (admin_server_) admin_server_->Wait();

@@ -178,8 +178,8 @@ TEST_P(CounterStoreConformance, EventsAccumulate) {
 }
 
 TEST_P(CounterStoreConformance, EventWindowSlides) {
-  for (absl::Duration w : {absl::Seconds(1), absl::Seconds(30), absl::Minutes(1),
-                           absl::Minutes(10), absl::Hours(1), absl::Hours(24), kMaxWindow}) {
+  for (absl::Duration w : {absl::Seconds(1), absl::Seconds(30), absl::Minutes(1), absl::Minutes(10),
+                           absl::Hours(1), absl::Hours(24), kMaxWindow}) {
     SCOPED_TRACE(absl::FormatDuration(w));
     const std::string key = absl::StrCat("slide-", absl::FormatDuration(w));
     const absl::Duration b = EffectiveBucket(w);

@@ -110,9 +110,9 @@ TEST(HyperLogLogTest, PrecisionIsClamped) {
 TEST(HyperLogLogTest, ExtremeHashes) {
   for (int p : {4, 12, 18}) {
     HyperLogLog h(p);
-    h.Add(0);                       // all-zero: the largest rank, 65 - p
-    h.Add(~uint64_t{0});            // all-one: rank 1
-    h.Add(uint64_t{1});             // index 0, long run of zeros
+    h.Add(0);             // all-zero: the largest rank, 65 - p
+    h.Add(~uint64_t{0});  // all-one: rank 1
+    h.Add(uint64_t{1});   // index 0, long run of zeros
     EXPECT_EQ(h.Rank(0), 65 - p);
     EXPECT_EQ(h.Rank(~uint64_t{0}), 1);
     const double e = h.Estimate();
@@ -142,7 +142,10 @@ TEST(HyperLogLogTest, EstimateWithIsEstimateAfterAdd) {
   for (uint64_t i = 0; i < 20'000; ++i) fresh.Add(Mix(i));
   for (uint64_t i = 0; i < 5'000; ++i) fresh.Add(Mix(i, 9));
   EXPECT_EQ(h.Estimate(), fresh.Estimate());
-  EXPECT_EQ(h.EstimateWith(Mix(77, 3)), [&] { fresh.Add(Mix(77, 3)); return fresh.Estimate(); }());
+  EXPECT_EQ(h.EstimateWith(Mix(77, 3)), [&] {
+    fresh.Add(Mix(77, 3));
+    return fresh.Estimate();
+  }());
 }
 
 TEST(HyperLogLogTest, ClearForgets) {

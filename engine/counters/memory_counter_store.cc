@@ -91,10 +91,10 @@ struct Series {
   int64_t newest_ns = kNoTime;  // the series' clock: the newest time recorded
   bool in_use = false;
   bool distinct = false;
-  bool referenced = false;       // CLOCK's second-chance bit
-  size_t heap_bytes = 0;         // as last accounted in the shard
-  std::vector<BucketCount> events;    // events: sorted by bucket, all within one window
-  std::vector<MemberSeen> members;    // distinct, exact mode
+  bool referenced = false;               // CLOCK's second-chance bit
+  size_t heap_bytes = 0;                 // as last accounted in the shard
+  std::vector<BucketCount> events;       // events: sorted by bucket, all within one window
+  std::vector<MemberSeen> members;       // distinct, exact mode
   std::unique_ptr<SketchRing> sketches;  // distinct, sketch mode when set
 
   size_t HeapBytes() const {
@@ -118,9 +118,7 @@ struct Series {
   bool Expired(int64_t now_ns) const {
     return newest_ns == kNoTime || newest_ns <= now_ns - window_ns;
   }
-  int64_t EventWidth() const {
-    return std::max(kSecond, CeilDiv(window_ns, kBucketsPerWindow));
-  }
+  int64_t EventWidth() const { return std::max(kSecond, CeilDiv(window_ns, kBucketsPerWindow)); }
   int64_t SketchWidth() const { return std::max(kSecond, CeilDiv(window_ns, kSketchBuckets)); }
 
   void Reset() {
@@ -171,9 +169,7 @@ struct Series {
 
   // ---- distinct ----
   // In sketch mode and not all in the future of now.
-  bool SketchModeAt(int64_t now_ns) const {
-    return sketches != nullptr && !FromTheFuture(now_ns);
-  }
+  bool SketchModeAt(int64_t now_ns) const { return sketches != nullptr && !FromTheFuture(now_ns); }
 
   // Sketch mode: the union of the sketches that count at now.
   const HyperLogLog& SketchAt(int64_t now_ns) {
@@ -192,9 +188,8 @@ struct Series {
   }
 
   // Adds the members that count at now: exact ones to `exact`, sketch mode's union merged
-  // into `sketch` (allocated on first need).
-  void Collect(int64_t now_ns, std::vector<uint64_t>* exact,
-               std::unique_ptr<HyperLogLog>* sketch) {
+  // into `*sketch` (the thread's scratch, set on first need).
+  void Collect(int64_t now_ns, std::vector<uint64_t>* exact, HyperLogLog** sketch) {
     if (FromTheFuture(now_ns)) return;
     if (sketches == nullptr) {
       const int64_t after_ns = now_ns - window_ns;
@@ -205,10 +200,17 @@ struct Series {
     }
     const HyperLogLog& merged = SketchAt(now_ns);
     if (*sketch == nullptr) {
-      *sketch = std::make_unique<HyperLogLog>(merged);
+      *sketch = &UnionScratch();
+      **sketch = merged;  // copies into the scratch's registers, no allocation once warm
     } else {
       (*sketch)->Merge(merged).IgnoreError();  // same precision always
     }
+  }
+
+  // Per thread: the union sketch of a multi-key query (4 KiB, allocated once per thread).
+  static HyperLogLog& UnionScratch() {
+    thread_local HyperLogLog scratch;
+    return scratch;
   }
 
   void RecordMember(int64_t now_ns, uint64_t hash) {
@@ -230,6 +232,7 @@ struct Series {
     }
     std::erase_if(members, [after_ns](const MemberSeen& m) { return m.last_ns <= after_ns; });
     if (members.size() < kExactMembers) {
+      if (members.capacity() == 0) members.reserve(4);
       members.push_back(MemberSeen{hash, now_ns});
       return;
     }
@@ -435,7 +438,8 @@ MemoryCounterStore::MemoryCounterStore(Options options) : options_(Normalize(opt
   const size_t n = size_t{1} << shard_bits_;
   shards_ = std::make_unique<Shard[]>(n);
   // Each shard gets an even share of the bounds, at least one series.
-  const size_t bytes = options_.max_memory_bytes == 0 ? 0 : std::max<size_t>(options_.max_memory_bytes / n, 1);
+  const size_t bytes =
+      options_.max_memory_bytes == 0 ? 0 : std::max<size_t>(options_.max_memory_bytes / n, 1);
   const size_t series = options_.max_series == 0 ? 0 : std::max<size_t>(options_.max_series / n, 1);
   for (size_t i = 0; i < n; ++i) shards_[i].Configure(bytes, series);
 }
@@ -473,7 +477,8 @@ std::optional<double> MemoryCounterStore::CountEvents(int64_t now_ns, bool recor
     absl::MutexLock lock(&shard.mu);
     if (!record) {
       const uint32_t slot = shard.Find(id);
-      total += static_cast<double>((slot != Shard::kNoSlot ? shard.at(slot).EventCount(now_ns) : 0) + 1);
+      total +=
+          static_cast<double>((slot != Shard::kNoSlot ? shard.at(slot).EventCount(now_ns) : 0) + 1);
       continue;
     }
     const uint32_t slot = shard.FindOrCreate(id, window_ns, false, now_ns);
@@ -492,13 +497,12 @@ std::optional<double> MemoryCounterStore::CountDistinct(int64_t now_ns, bool rec
   // Scratch for the union, per thread (Count may run on many threads at once).
   thread_local std::vector<uint64_t> exact;
   exact.clear();
-  std::unique_ptr<HyperLogLog> sketch;  // only when some key is in sketch mode
+  HyperLogLog* sketch = nullptr;  // the thread's union scratch, once some key is in sketch mode
   for (const std::string& key : q.keys) {
     const uint64_t id = SeriesHash(key, window_ns, true);
     Shard& shard = ShardFor(id);
     absl::MutexLock lock(&shard.mu);
-    const uint32_t slot =
-        record ? shard.FindOrCreate(id, window_ns, true, now_ns) : shard.Find(id);
+    const uint32_t slot = record ? shard.FindOrCreate(id, window_ns, true, now_ns) : shard.Find(id);
     if (slot == Shard::kNoSlot) continue;
     Series& s = shard.at(slot);
     if (record) s.RecordMember(now_ns, member);

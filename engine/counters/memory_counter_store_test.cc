@@ -25,18 +25,18 @@ using ::fedwall::counters::testing::StoreFactory;
 
 INSTANTIATE_TEST_SUITE_P(
     Memory, CounterStoreConformance,
-    ::testing::Values(
-        StoreFactory{.name = "memory",
-                     .make = [](const std::string&) -> std::unique_ptr<CounterStore> {
-                       return std::make_unique<MemoryCounterStore>();
-                     }},
-        // One shard and an unaligned base time: the same answers.
-        StoreFactory{.name = "memory_one_shard_unaligned",
-                     .make = [](const std::string&) -> std::unique_ptr<CounterStore> {
-                       return std::make_unique<MemoryCounterStore>(
-                           MemoryCounterStoreOptions{.shards = 1});
-                     },
-                     .base_time = absl::FromUnixSeconds(1'700'000'037) + absl::Milliseconds(123)}),
+    ::testing::Values(StoreFactory{.name = "memory",
+                                   .make = [](const std::string&) -> std::unique_ptr<CounterStore> {
+                                     return std::make_unique<MemoryCounterStore>();
+                                   }},
+                      // One shard and an unaligned base time: the same answers.
+                      StoreFactory{.name = "memory_one_shard_unaligned",
+                                   .make = [](const std::string&) -> std::unique_ptr<CounterStore> {
+                                     return std::make_unique<MemoryCounterStore>(
+                                         MemoryCounterStoreOptions{.shards = 1});
+                                   },
+                                   .base_time = absl::FromUnixSeconds(1'700'000'037) +
+                                                absl::Milliseconds(123)}),
     FactoryName);
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'699'992'000);
@@ -65,16 +65,18 @@ std::optional<double> CountOne(CounterStore& store, const CounterQuery& q, absl:
   return values.at(0);
 }
 
-TEST(MemoryCounterStoreTest, Description) { EXPECT_EQ(MemoryCounterStore().description(), "memory"); }
+TEST(MemoryCounterStoreTest, Description) {
+  EXPECT_EQ(MemoryCounterStore().description(), "memory");
+}
 
 TEST(MemoryCounterStoreTest, InvalidQueriesAreUnknown) {
   MemoryCounterStore store;
   std::vector<CounterQuery> qs(4);
-  qs[0].keys = {};                                       // no key
-  qs[1] = Event("k", absl::ZeroDuration());               // below 1 s
-  qs[2] = Event("k", kMaxWindow + absl::Seconds(1));      // above 7 d
-  qs[3] = Event("k", absl::Seconds(1));                   // fine
-  qs[3].window = -absl::Hours(1);                         // negative
+  qs[0].keys = {};                                    // no key
+  qs[1] = Event("k", absl::ZeroDuration());           // below 1 s
+  qs[2] = Event("k", kMaxWindow + absl::Seconds(1));  // above 7 d
+  qs[3] = Event("k", absl::Seconds(1));               // fine
+  qs[3].window = -absl::Hours(1);                     // negative
   std::vector<std::optional<double>> values;
   store.Count(kT0, true, qs, &values);
   ASSERT_EQ(values.size(), 4u);
@@ -251,9 +253,11 @@ TEST(MemoryCounterStoreTest, RecentlyUsedSeriesSurviveEviction) {
 
 TEST(MemoryCounterStoreTest, ExpiredSeriesGoFirstAndAreNotCountedAsEvicted) {
   MemoryCounterStore store({.max_memory_bytes = 0, .max_series = 10, .shards = 1});
-  for (int i = 0; i < 10; ++i) CountOne(store, Event(absl::StrCat("old", i), absl::Minutes(1)), kT0);
+  for (int i = 0; i < 10; ++i)
+    CountOne(store, Event(absl::StrCat("old", i), absl::Minutes(1)), kT0);
   const absl::Time later = kT0 + absl::Minutes(2);
-  for (int i = 0; i < 10; ++i) CountOne(store, Event(absl::StrCat("new", i), absl::Minutes(1)), later);
+  for (int i = 0; i < 10; ++i)
+    CountOne(store, Event(absl::StrCat("new", i), absl::Minutes(1)), later);
   CounterStoreStats s = store.stats();
   EXPECT_EQ(s.series, 10u);
   EXPECT_EQ(s.evicted, 0u);
@@ -264,7 +268,8 @@ TEST(MemoryCounterStoreTest, ExpiredSeriesGoFirstAndAreNotCountedAsEvicted) {
 
 TEST(MemoryCounterStoreTest, ExpiredSeriesAreReapedWithoutPressure) {
   MemoryCounterStore store({.shards = 1});
-  for (int i = 0; i < 1000; ++i) CountOne(store, Event(absl::StrCat("old", i), absl::Seconds(1)), kT0);
+  for (int i = 0; i < 1000; ++i)
+    CountOne(store, Event(absl::StrCat("old", i), absl::Seconds(1)), kT0);
   for (int i = 0; i < 1000; ++i) {
     CountOne(store, Event(absl::StrCat("new", i), absl::Seconds(1)), kT0 + absl::Seconds(10));
   }

@@ -172,6 +172,8 @@ const std::vector<KeySpec>& Keys() {
       DurationKey("policy", "reload_debounce", &C::reload_debounce, absl::ZeroDuration(),
                   absl::Minutes(1)),
       StringKey("store", "path", &C::store),
+      DurationKey("store", "sync_interval", &C::store_sync_interval, absl::Milliseconds(100),
+                  absl::Hours(1)),
       StringKey("state", "url", &C::state),
       DurationKey("state", "timeout", &C::state_timeout, absl::Milliseconds(1),
                   absl::Seconds(10)),

@@ -55,6 +55,8 @@ struct ServiceConfig {
   // A SQLite file (WAL; ":memory:" keeps nothing), or a PostgreSQL URL
   // (postgresql://user@host:5432/fedwall) shared by several nodes.
   std::string store = "fedwall.db";
+  // A shared (PostgreSQL) store: how often this node reads the domain blocks other nodes made.
+  absl::Duration store_sync_interval = absl::Seconds(5);
 
   // [state]: where the counters (actor.rate, text.seen, ...) are kept.
   std::string state = "memory";  // "memory" (this process) or redis://[:password@]host[:port][/db]

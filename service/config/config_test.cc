@@ -64,6 +64,7 @@ void ExpectSameSettings(const ServiceConfig& a, const ServiceConfig& b) {
   EXPECT_EQ(a.watch, b.watch);
   EXPECT_EQ(a.reload_debounce, b.reload_debounce);
   EXPECT_EQ(a.store, b.store);
+  EXPECT_EQ(a.store_sync_interval, b.store_sync_interval);
   EXPECT_EQ(a.state, b.state);
   EXPECT_EQ(a.state_timeout, b.state_timeout);
   EXPECT_EQ(a.state_max_memory_bytes, b.state_max_memory_bytes);
@@ -228,7 +229,7 @@ max_connections = 100
 
 TEST(ConfigTest, KeyNamesListEveryKeyOnce) {
   const std::vector<std::string> names = ConfigKeyNames();
-  EXPECT_EQ(names.size(), 35u);
+  EXPECT_EQ(names.size(), 36u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   EXPECT_EQ(names.front(), "server.listen");
   EXPECT_EQ(names.back(), "gateway.max_connections");
@@ -244,7 +245,7 @@ TEST(ConfigTest, UnknownTableNamesLine) {
   const std::string e = ParseError("[server]\nworkers = 2\n\n[serve]\nlisten = \"a:1\"\n");
   EXPECT_THAT(e, HasSubstr("fedwall.toml:4:"));
   EXPECT_THAT(e, HasSubstr("unknown table [serve]"));
-  EXPECT_THAT(e, HasSubstr("[server], [policy], [store], [limits]"));
+  EXPECT_THAT(e, HasSubstr("[server], [policy], [store], [state], [limits]"));
 }
 
 TEST(ConfigTest, TopLevelKeyIsUnknown) {

@@ -35,8 +35,9 @@ constexpr size_t kMaxPerCall = 65536;
 constexpr absl::Duration kExpirySlack = absl::Seconds(10);
 
 // The Lua script. ARGV: now_ms, record ("1"/"0"), query count, kExactMembers, scratch key,
-// expiry slack ms, then per query: kind ("e"/"d"), window ms, bucket ms, key count, member hash. KEYS: each
-// query's series names in order (PREFIX H ":" W). Answers an array of integers, one per query.
+// expiry slack ms, then per query: kind ("e"/"d"), window ms, bucket ms, key count, member hash.
+// KEYS: each query's series names in order (PREFIX H ":" W). Answers an array of integers, one per
+// query.
 constexpr char kScript[] = R"lua(
 local now = tonumber(ARGV[1])
 local record = ARGV[2] == '1'
@@ -186,8 +187,8 @@ std::string Hex(const unsigned char* data, size_t n) {
 std::string Digest(absl::string_view data, bool sha1 = false) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, sha1 ? EVP_sha1() : EVP_sha256(),
-                 nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), md, &len, sha1 ? EVP_sha1() : EVP_sha256(), nullptr) !=
+      1) {
     // Only on allocation failure inside OpenSSL; a fixed value keeps the store usable.
     len = sha1 ? 20 : 16;
     std::memset(md, 0, len);
@@ -235,16 +236,18 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view s) {
 
 absl::StatusOr<int64_t> ParseDb(absl::string_view s) {
   int64_t db = 0;
-  if (s.empty() || s.size() > 7 || !std::all_of(s.begin(), s.end(), [](char c) {
-        return absl::ascii_isdigit(static_cast<unsigned char>(c));
-      }) || !absl::SimpleAtoi(s, &db) || db > kMaxDb) {
+  if (s.empty() || s.size() > 7 ||
+      !std::all_of(s.begin(), s.end(),
+                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+      !absl::SimpleAtoi(s, &db) || db > kMaxDb) {
     return BadUrl(absl::StrCat("database \"", s, "\" is not a number from 0 to ", kMaxDb));
   }
   return db;
 }
 
 absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
-  if (url.size() > kMaxUrlBytes) return BadUrl(absl::StrCat("longer than ", kMaxUrlBytes, " bytes"));
+  if (url.size() > kMaxUrlBytes)
+    return BadUrl(absl::StrCat("longer than ", kMaxUrlBytes, " bytes"));
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
       return BadUrl("control characters or spaces (percent-encode them in the password)");
@@ -330,9 +333,9 @@ absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
       has_port = true;
     }
     for (char c : host) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' &&
-          c != '_') {
-        return BadUrl(absl::StrCat("the host \"", host, "\" has a character other than letters, "
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        return BadUrl(absl::StrCat("the host \"", host,
+                                   "\" has a character other than letters, "
                                    "digits, '.', '-' and '_'"));
       }
     }
@@ -342,10 +345,10 @@ absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
   ep.host = std::string(host);
   if (has_port) {
     int p = 0;
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
-          return absl::ascii_isdigit(static_cast<unsigned char>(c));
-        }) || !absl::SimpleAtoi(port, &p) || p < 1 ||
-        p > 65535) {
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+        !absl::SimpleAtoi(port, &p) || p < 1 || p > 65535) {
       return BadUrl(absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
     }
     ep.port = p;
@@ -669,15 +672,15 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
        (conn->ctx->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)))) {
     // An idle connection the server closed (a restart): the script did not run; once more on
     // a fresh connection.
-    Release(conn->ctx, false);
+    redisFree(conn->ctx);  // its slot in open_ passes to the fresh connection
     absl::StatusOr<redisContext*> fresh = Connect(deadline);
     if (!fresh.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        --open_;
+      }
       fail_sent(std::string(fresh.status().message()), true);
       return;
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      ++open_;
     }
     conn = Conn{*fresh, false};
     reply = Command(conn->ctx, command, deadline);
@@ -725,15 +728,16 @@ absl::Status RedisCounterStore::Impl::Ping() {
   if (!conn.ok()) return conn.status();
   Reply reply = Command(conn->ctx, {"PING"}, deadline);
   if (reply == nullptr) {
-    absl::Status s = absl::UnavailableError(
-        absl::StrCat("Redis: ", description(), ": ", conn->ctx->errstr));
+    absl::Status s =
+        absl::UnavailableError(absl::StrCat("Redis: ", description(), ": ", conn->ctx->errstr));
     Release(conn->ctx, false);
     return s;
   }
-  absl::Status s = reply->type == REDIS_REPLY_ERROR
-                       ? absl::UnavailableError(absl::StrCat(
-                             "Redis: ", description(), ": ", absl::string_view(reply->str, reply->len)))
-                       : absl::OkStatus();
+  absl::Status s =
+      reply->type == REDIS_REPLY_ERROR
+          ? absl::UnavailableError(absl::StrCat("Redis: ", description(), ": ",
+                                                absl::string_view(reply->str, reply->len)))
+          : absl::OkStatus();
   Release(conn->ctx, true);
   return s;
 }

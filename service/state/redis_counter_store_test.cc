@@ -94,7 +94,8 @@ CounterQuery Distinct(std::vector<std::string> keys, std::string member, absl::D
 
 // The values of one Count call.
 std::vector<std::optional<double>> CountAll(counters::CounterStore& store, absl::Time now,
-                                       const std::vector<CounterQuery>& qs, bool record = true) {
+                                            const std::vector<CounterQuery>& qs,
+                                            bool record = true) {
   std::vector<std::optional<double>> values;
   store.Count(now, record, qs, &values);
   return values;
@@ -179,17 +180,38 @@ class RedisCounterStoreTest : public ::testing::Test {
 };
 
 TEST(RedisUrlTest, RejectsBadUrls) {
-  for (const std::string& url : std::vector<std::string>{
-           "", "localhost:6379", "http://localhost", "rediss://localhost:6380",
-           "redis://", "redis://:6379", "redis://host:0", "redis://host:65536",
-           "redis://host:12x", "redis://host:", "redis://host/abc", "redis://host/-1",
-           "redis://host/99999999", "redis://[::1", "redis://[::1]x", "redis://[zz]:1",
-           "redis://ho st", "redis://host\n", "redis://user@host", "redis://:@host",
-           "redis://:pa%zzss@host", "redis://:pa%4@host", "redis://h%41st",
-           "redis://host/0?x=1", "unix://", "unix://relative.sock", "unix:///a.sock?x=1",
-           "unix:///a.sock?db=x", std::string("unix:///") + std::string(200, 'a'),
-           std::string("redis://") + std::string(3000, 'a'),
-           std::string("redis://") + std::string(300, 'a')}) {
+  for (const std::string& url :
+       std::vector<std::string>{"",
+                                "localhost:6379",
+                                "http://localhost",
+                                "rediss://localhost:6380",
+                                "redis://",
+                                "redis://:6379",
+                                "redis://host:0",
+                                "redis://host:65536",
+                                "redis://host:12x",
+                                "redis://host:",
+                                "redis://host/abc",
+                                "redis://host/-1",
+                                "redis://host/99999999",
+                                "redis://[::1",
+                                "redis://[::1]x",
+                                "redis://[zz]:1",
+                                "redis://ho st",
+                                "redis://host\n",
+                                "redis://user@host",
+                                "redis://:@host",
+                                "redis://:pa%zzss@host",
+                                "redis://:pa%4@host",
+                                "redis://h%41st",
+                                "redis://host/0?x=1",
+                                "unix://",
+                                "unix://relative.sock",
+                                "unix:///a.sock?x=1",
+                                "unix:///a.sock?db=x",
+                                std::string("unix:///") + std::string(200, 'a'),
+                                std::string("redis://") + std::string(3000, 'a'),
+                                std::string("redis://") + std::string(300, 'a')}) {
     auto store = OpenRedisCounterStore(url);
     ASSERT_FALSE(store.ok()) << url;
     EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument) << url;
@@ -202,16 +224,16 @@ TEST(RedisUrlTest, AcceptsGoodUrlsAndHidesThePassword) {
     std::string url;
     std::string description;
   };
-  for (const Case& c : std::vector<Case>{
-           {"redis://localhost", "redis://localhost:6379/0"},
-           {"redis://127.0.0.1:7000/", "redis://127.0.0.1:7000/0"},
-           {"redis://10.0.0.5:6379/3", "redis://10.0.0.5:6379/3"},
-           {"redis://:s3cret@redis.internal:6380/2", "redis://redis.internal:6380/2"},
-           {"redis://fedwall:p%40ss%3Aw0rd@host/1", "redis://host:6379/1"},
-           {"redis://[::1]:6390/4", "redis://[::1]:6390/4"},
-           {"redis://[::1]", "redis://[::1]:6379/0"},
-           {"unix:///run/redis/redis.sock", "unix:///run/redis/redis.sock"},
-           {"unix:///run/redis.sock?db=5", "unix:///run/redis.sock?db=5"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"redis://localhost", "redis://localhost:6379/0"},
+                         {"redis://127.0.0.1:7000/", "redis://127.0.0.1:7000/0"},
+                         {"redis://10.0.0.5:6379/3", "redis://10.0.0.5:6379/3"},
+                         {"redis://:s3cret@redis.internal:6380/2", "redis://redis.internal:6380/2"},
+                         {"redis://fedwall:p%40ss%3Aw0rd@host/1", "redis://host:6379/1"},
+                         {"redis://[::1]:6390/4", "redis://[::1]:6390/4"},
+                         {"redis://[::1]", "redis://[::1]:6379/0"},
+                         {"unix:///run/redis/redis.sock", "unix:///run/redis/redis.sock"},
+                         {"unix:///run/redis.sock?db=5", "unix:///run/redis.sock?db=5"}}) {
     auto store = OpenRedisCounterStore(c.url);
     ASSERT_TRUE(store.ok()) << c.url << ": " << store.status();
     EXPECT_EQ((*store)->description(), c.description);
@@ -245,7 +267,8 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreHashed) {
   auto store = Open(options);
   ASSERT_NE(store, nullptr);
   const std::string long_url = "https://example.com/" + std::string(5000, 'x');
-  CountAll(*store, absl::Now(),
+  CountAll(
+      *store, absl::Now(),
       {Event(long_url, absl::Minutes(10)), Distinct({long_url, "band2"}, long_url, absl::Hours(1)),
        Event("short", absl::Seconds(1))});
   Direct redis(shared_server->port());
@@ -267,8 +290,9 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreHashed) {
   RedisOptions dry_options;
   dry_options.key_prefix = "dry:";
   auto dry = Open(dry_options);
-  CountAll(*dry, absl::Now(), {Event("a", absl::Minutes(1)), Distinct({"b"}, "m", absl::Minutes(1))},
-      /*record=*/false);
+  CountAll(*dry, absl::Now(),
+           {Event("a", absl::Minutes(1)), Distinct({"b"}, "m", absl::Minutes(1))},
+           /*record=*/false);
   EXPECT_EQ(redis.Cmd({"KEYS", "dry:*"}), "");
   // Short windows really go away.
   RedisOptions short_options;
@@ -288,7 +312,8 @@ TEST_F(RedisCounterStoreTest, ZsetKeepsAtMost65Members) {
   ASSERT_NE(store, nullptr);
   absl::Time t = absl::FromUnixSeconds(1'700'000'000);
   for (int i = 0; i < 300; ++i) {
-    CountAll(*store, t + absl::Milliseconds(i), {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
+    CountAll(*store, t + absl::Milliseconds(i),
+             {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
   }
   Direct redis(shared_server->port());
   std::vector<std::string> keys = Lines(redis.Cmd({"KEYS", "cap:*:z"}));
@@ -343,17 +368,18 @@ TEST_F(RedisCounterStoreTest, ConcurrentCountsFromFourThreads) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       for (int j = 0; j < kPerThread; ++j) {
-        auto v = CountAll(*store, t, {Event("shared", absl::Hours(1)),
-                                 Distinct({"text"}, absl::StrCat("actor-", i, "-", j % 10),
-                                          absl::Hours(1))});
+        auto v =
+            CountAll(*store, t,
+                     {Event("shared", absl::Hours(1)),
+                      Distinct({"text"}, absl::StrCat("actor-", i, "-", j % 10), absl::Hours(1))});
         if (!v[0] || !v[1]) unknown.fetch_add(1);
       }
     });
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(unknown.load(), 0) << store->last_error();
-  auto v = CountAll(*store, t, {Event("shared", absl::Hours(1)), Distinct({"text"}, "x", absl::Hours(1))},
-               false);
+  auto v = CountAll(
+      *store, t, {Event("shared", absl::Hours(1)), Distinct({"text"}, "x", absl::Hours(1))}, false);
   EXPECT_EQ(v[0], kThreads * kPerThread + 1);
   EXPECT_EQ(v[1], kThreads * 10 + 1);
   CounterStoreStats s = store->stats();
@@ -411,7 +437,8 @@ TEST_F(RedisCounterStoreTest, LimitsPerCall) {
   EXPECT_EQ(store->stats().failures, 2u);
   EXPECT_EQ(store->stats().unknown, 5u);
   // Within the limits, and not paused by those failures.
-  auto ok = CountAll(*store, t, {Event("k", absl::Minutes(1)), Distinct({"a", "b"}, "m", absl::Minutes(1))});
+  auto ok = CountAll(*store, t,
+                     {Event("k", absl::Minutes(1)), Distinct({"a", "b"}, "m", absl::Minutes(1))});
   EXPECT_EQ(ok[0], 1);
   EXPECT_EQ(ok[1], 1);
   // A query without keys (against the contract) is unknown alone.
@@ -443,8 +470,8 @@ TEST_F(RedisCounterStoreTest, PasswordFromTheUrl) {
       absl::StrCat("redis://:p%40ss%3Aword@127.0.0.1:", (*server)->port()), options);
   auto user = OpenRedisCounterStore(
       absl::StrCat("redis://default:p%40ss%3Aword@127.0.0.1:", (*server)->port()), options);
-  auto wrong = OpenRedisCounterStore(
-      absl::StrCat("redis://:nope@127.0.0.1:", (*server)->port()), options);
+  auto wrong =
+      OpenRedisCounterStore(absl::StrCat("redis://:nope@127.0.0.1:", (*server)->port()), options);
   auto none = OpenRedisCounterStore((*server)->url(), options);
   ASSERT_TRUE(good.ok() && user.ok() && wrong.ok() && none.ok());
   absl::Time t = absl::Now();

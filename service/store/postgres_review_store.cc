@@ -230,7 +230,9 @@ class Params {
  public:
   Params& Int64(int64_t v) { return Own(kInt8Oid, Int8Bytes(v)); }
   // The bytes are borrowed: they must outlive the statement.
-  Params& Bytes(std::string_view v) { return Add(kByteaOid, v.empty() ? kEmpty : v.data(), v.size()); }
+  Params& Bytes(std::string_view v) {
+    return Add(kByteaOid, v.empty() ? kEmpty : v.data(), v.size());
+  }
   // NULL for "".
   Params& BytesOrNull(std::string_view v) {
     if (v.empty()) return Add(kByteaOid, nullptr, 0);
@@ -281,8 +283,8 @@ std::string GetBytes(const PGresult* r, int row, int col) {
 
 absl::StatusOr<int64_t> GetInt64(const PGresult* r, int row, int col) {
   if (IsNull(r, row, col) || PQgetlength(r, row, col) != 8) {
-    return absl::DataLossError(absl::StrCat("review store: column ", PQfname(r, col),
-                                            " is not a bigint as expected"));
+    return absl::DataLossError(
+        absl::StrCat("review store: column ", PQfname(r, col), " is not a bigint as expected"));
   }
   const auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
   uint64_t u = 0;
@@ -292,8 +294,8 @@ absl::StatusOr<int64_t> GetInt64(const PGresult* r, int row, int col) {
 
 absl::StatusOr<bool> GetBool(const PGresult* r, int row, int col) {
   if (IsNull(r, row, col) || PQgetlength(r, row, col) != 1) {
-    return absl::DataLossError(absl::StrCat("review store: column ", PQfname(r, col),
-                                            " is not a boolean as expected"));
+    return absl::DataLossError(
+        absl::StrCat("review store: column ", PQfname(r, col), " is not a boolean as expected"));
   }
   return PQgetvalue(r, row, col)[0] != 0;
 }
@@ -325,8 +327,8 @@ absl::Status PgError(PGconn* conn, const PGresult* res, std::string_view op,
     code = absl::StatusCode::kInternal;
   }
   return absl::Status(code, Redact(absl::StrCat("review store: ", Av(op), ": ", msg,
-                                                sqlstate.empty() ? "" : " (SQLSTATE ",
-                                                Av(sqlstate), sqlstate.empty() ? "" : ")"),
+                                                sqlstate.empty() ? "" : " (SQLSTATE ", Av(sqlstate),
+                                                sqlstate.empty() ? "" : ")"),
                                    secrets));
 }
 
@@ -582,11 +584,11 @@ absl::StatusOr<std::unique_ptr<Conn>> PostgresReviewStore::Connect() {
   // Keywords are applied in order, the URL where "dbname" stands (expand_dbname = 1): the
   // URL may change the keepalive settings before it, not the connect_timeout after it.
   // Keepalives and tcp_user_timeout end a call whose server or network went away mid-query.
-  const char* keys[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout", "dbname",
+  const char* keys[] = {"keepalives",       "keepalives_idle",           "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout",          "dbname",
                         "connect_timeout",  "fallback_application_name", nullptr};
-  const char* values[] = {"1",  "30", "10", "3", "60000", conninfo_.c_str(), timeout.c_str(),
-                          "fedwalld", nullptr};
+  const char* values[] = {
+      "1", "30", "10", "3", "60000", conninfo_.c_str(), timeout.c_str(), "fedwalld", nullptr};
   PGconn* pg = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (pg == nullptr) return absl::ResourceExhaustedError("review store: libpq is out of memory");
   auto conn = std::make_unique<Conn>(pg, &secrets_);
@@ -596,10 +598,10 @@ absl::StatusOr<std::unique_ptr<Conn>> PostgresReviewStore::Connect() {
         secrets_));
   }
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(options_.statement_timeout));
-  absl::StatusOr<Result> set = conn->Exec(
-      "set statement_timeout",
-      "SELECT set_config('statement_timeout', convert_from($1, 'UTF8'), false)",
-      Params().Bytes(absl::StrCat(ms)));
+  absl::StatusOr<Result> set =
+      conn->Exec("set statement_timeout",
+                 "SELECT set_config('statement_timeout', convert_from($1, 'UTF8'), false)",
+                 Params().Bytes(absl::StrCat(ms)));
   if (!set.ok()) return set.status();
   return conn;
 }
@@ -612,10 +614,10 @@ absl::Status PostgresReviewStore::Reset(Conn& conn) {
                                          secrets_));
   }
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(options_.statement_timeout));
-  absl::StatusOr<Result> set = conn.Exec(
-      "set statement_timeout",
-      "SELECT set_config('statement_timeout', convert_from($1, 'UTF8'), false)",
-      Params().Bytes(absl::StrCat(ms)));
+  absl::StatusOr<Result> set =
+      conn.Exec("set statement_timeout",
+                "SELECT set_config('statement_timeout', convert_from($1, 'UTF8'), false)",
+                Params().Bytes(absl::StrCat(ms)));
   return set.status();
 }
 
@@ -627,9 +629,9 @@ absl::StatusOr<std::unique_ptr<PostgresReviewStore::Lease>> PostgresReviewStore:
     while (idle_.empty() && open_ >= options_.max_connections) {
       if (free_.WaitWithDeadline(&mu_, deadline) && idle_.empty() &&
           open_ >= options_.max_connections) {
-        return absl::UnavailableError(absl::StrCat(
-            "review store: all ", options_.max_connections, " connections to ", shown_,
-            " stayed busy for ", absl::FormatDuration(options_.acquire_timeout)));
+        return absl::UnavailableError(absl::StrCat("review store: all ", options_.max_connections,
+                                                   " connections to ", shown_, " stayed busy for ",
+                                                   absl::FormatDuration(options_.acquire_timeout)));
       }
     }
     if (!idle_.empty()) {
@@ -689,9 +691,11 @@ absl::StatusOr<T> PostgresReviewStore::Run(std::string_view op, F fn) {
     }
     // The connection broke.
     if (conn.maybe_committed()) {
-      return absl::UnavailableError(absl::StrCat(
-          "review store: ", Av(op), ": the connection was lost after the write was sent, so it "
-          "may or may not have been committed: ", result.status().message()));
+      return absl::UnavailableError(
+          absl::StrCat("review store: ", Av(op),
+                       ": the connection was lost after the write was sent, so it "
+                       "may or may not have been committed: ",
+                       result.status().message()));
     }
     if (attempt > 0) return result;
     if (absl::Status s = Reset(conn); !s.ok()) {
@@ -721,13 +725,13 @@ absl::Status PostgresReviewStore::Migrate(Conn& conn) {
   absl::StatusOr<Result> locked = conn.Exec("lock the schema", "SELECT pg_advisory_xact_lock($1)",
                                             Params().Int64(kMigrationLock));
   if (!locked.ok()) return locked.status();
-  absl::StatusOr<Result> tables = conn.Exec(
-      "look for the schema",
-      "SELECT (to_regclass('schema_version') IS NOT NULL)::int::int8, "
-      "(to_regclass('flags') IS NOT NULL OR to_regclass('flag_rules') IS NOT NULL OR "
-      "to_regclass('domain_blocks') IS NOT NULL OR "
-      "to_regclass('held_deliveries') IS NOT NULL)::int::int8",
-      Params());
+  absl::StatusOr<Result> tables =
+      conn.Exec("look for the schema",
+                "SELECT (to_regclass('schema_version') IS NOT NULL)::int::int8, "
+                "(to_regclass('flags') IS NOT NULL OR to_regclass('flag_rules') IS NOT NULL OR "
+                "to_regclass('domain_blocks') IS NOT NULL OR "
+                "to_regclass('held_deliveries') IS NOT NULL)::int::int8",
+                Params());
   if (!tables.ok()) return tables.status();
   absl::StatusOr<int64_t> has_version = GetInt64(tables->get(), 0, 0);
   if (!has_version.ok()) return has_version.status();
@@ -736,9 +740,8 @@ absl::Status PostgresReviewStore::Migrate(Conn& conn) {
 
   int64_t version = 0;
   if (*has_version != 0) {
-    absl::StatusOr<Result> row =
-        conn.Exec("read schema_version", "SELECT application, version FROM schema_version",
-                  Params());
+    absl::StatusOr<Result> row = conn.Exec(
+        "read schema_version", "SELECT application, version FROM schema_version", Params());
     if (!row.ok()) return row.status();
     if (PQntuples(row->get()) != 1 || GetBytes(row->get(), 0, 0) != kApplication) {
       return absl::FailedPreconditionError(
@@ -785,8 +788,8 @@ absl::Status PostgresReviewStore::Migrate(Conn& conn) {
   return conn.Commit();
 }
 
-absl::StatusOr<bool> PostgresReviewStore::InsertHeld(Conn& conn, int64_t flag_id,
-                                                     const NewFlag& f, bool keep_existing) {
+absl::StatusOr<bool> PostgresReviewStore::InsertHeld(Conn& conn, int64_t flag_id, const NewFlag& f,
+                                                     bool keep_existing) {
   static const std::string kInsert =
       "INSERT INTO held_deliveries (flag_id, request, deliver_before, state, updated_at) "
       "VALUES ($1, $2, $3, 1, $4)";
@@ -824,83 +827,85 @@ absl::StatusOr<std::vector<AddedFlag>> PostgresReviewStore::AddFlags(
   static const std::string kLink =
       "INSERT INTO flag_rules (rule_id, flag_id) SELECT DISTINCT r, $2::int8 "
       "FROM unnest($1::bytea[]) AS u (r) ON CONFLICT DO NOTHING";
-  return Run<std::vector<AddedFlag>>("add flags", [&](Conn& conn)
-                                                      -> absl::StatusOr<std::vector<AddedFlag>> {
-    std::vector<AddedFlag> out;
-    out.reserve(flags.size());
-    if (absl::Status s = conn.Begin(); !s.ok()) return s;
-    // Ids in commit order (file comment); released at COMMIT or ROLLBACK.
-    absl::StatusOr<Result> locked = conn.Exec(
-        "lock flag inserts", "SELECT pg_advisory_xact_lock($1)", Params().Int64(kFlagInsertLock));
-    if (!locked.ok()) return locked.status();
-    for (const NewFlag& f : flags) {
-      std::optional<int64_t> existing;
-      if (!f.activity_id.empty()) {
-        // Inside the transaction, so flags stored earlier in this call are seen too.
-        absl::StatusOr<Result> found =
-            conn.Exec("look up flag by activity id", kFind, Params().Bytes(f.activity_id));
-        if (!found.ok()) return found.status();
-        if (PQntuples(found->get()) == 1) {
-          absl::StatusOr<int64_t> id = GetInt64(found->get(), 0, 0);
-          if (!id.ok()) return id.status();
-          existing = *id;
-        }
-      }
-      if (existing.has_value()) {
-        bool held = false;
-        if (!f.held_request.empty()) {
-          // The same activity sent again (to another inbox, or after a flag made through the
-          // API): held with the flag unless it already holds a copy.
-          absl::StatusOr<bool> inserted = InsertHeld(conn, *existing, f, /*keep_existing=*/true);
+  return Run<std::vector<AddedFlag>>(
+      "add flags", [&](Conn& conn) -> absl::StatusOr<std::vector<AddedFlag>> {
+        std::vector<AddedFlag> out;
+        out.reserve(flags.size());
+        if (absl::Status s = conn.Begin(); !s.ok()) return s;
+        // Ids in commit order (file comment); released at COMMIT or ROLLBACK.
+        absl::StatusOr<Result> locked =
+            conn.Exec("lock flag inserts", "SELECT pg_advisory_xact_lock($1)",
+                      Params().Int64(kFlagInsertLock));
+        if (!locked.ok()) return locked.status();
+        for (const NewFlag& f : flags) {
+          std::optional<int64_t> existing;
+          if (!f.activity_id.empty()) {
+            // Inside the transaction, so flags stored earlier in this call are seen too.
+            absl::StatusOr<Result> found =
+                conn.Exec("look up flag by activity id", kFind, Params().Bytes(f.activity_id));
+            if (!found.ok()) return found.status();
+            if (PQntuples(found->get()) == 1) {
+              absl::StatusOr<int64_t> id = GetInt64(found->get(), 0, 0);
+              if (!id.ok()) return id.status();
+              existing = *id;
+            }
+          }
+          if (existing.has_value()) {
+            bool held = false;
+            if (!f.held_request.empty()) {
+              // The same activity sent again (to another inbox, or after a flag made through the
+              // API): held with the flag unless it already holds a copy.
+              absl::StatusOr<bool> inserted =
+                  InsertHeld(conn, *existing, f, /*keep_existing=*/true);
+              if (!inserted.ok()) return inserted.status();
+              held = *inserted;
+            }
+            out.push_back({absl::StrCat(*existing), true, held});
+            continue;
+          }
+          const std::string rule_ids = EncodeRuleIds(f.rule_ids);
+          absl::StatusOr<Result> inserted = conn.Exec("insert flag", kInsert,
+                                                      Params()
+                                                          .BytesOrNull(f.activity_id)
+                                                          .Bytes(f.activity_json)
+                                                          .Bytes(f.actor)
+                                                          .Bytes(f.actor_domain)
+                                                          .Bytes(rule_ids)
+                                                          .Bytes(f.matches)
+                                                          .Int64(f.score_milli)
+                                                          .Bytes(f.policy_version)
+                                                          .Int64(absl::ToUnixMicros(f.created_at)));
           if (!inserted.ok()) return inserted.status();
-          held = *inserted;
+          if (PQntuples(inserted->get()) != 1) {
+            // Only possible without the insert lock (a newer node's schema would take it too).
+            return absl::UnavailableError(absl::StrCat(
+                "review store: another node stored a flag for the same activity at the same time; "
+                "try again"));
+          }
+          absl::StatusOr<int64_t> id = GetInt64(inserted->get(), 0, 0);
+          if (!id.ok()) return id.status();
+          if (!f.rule_ids.empty()) {
+            std::vector<std::string> rules(f.rule_ids.begin(), f.rule_ids.end());
+            absl::StatusOr<Result> linked =
+                conn.Exec("insert flag rules", kLink,
+                          Params().Array(kByteaArrayOid, EncodeArray(kByteaOid, rules)).Int64(*id));
+            if (!linked.ok()) return linked.status();
+          }
+          bool held = false;
+          if (!f.held_request.empty()) {
+            absl::StatusOr<bool> h = InsertHeld(conn, *id, f, /*keep_existing=*/false);
+            if (!h.ok()) return h.status();
+            held = *h;
+          }
+          out.push_back({absl::StrCat(*id), false, held});
         }
-        out.push_back({absl::StrCat(*existing), true, held});
-        continue;
-      }
-      const std::string rule_ids = EncodeRuleIds(f.rule_ids);
-      absl::StatusOr<Result> inserted = conn.Exec("insert flag", kInsert,
-                                                  Params()
-                                                      .BytesOrNull(f.activity_id)
-                                                      .Bytes(f.activity_json)
-                                                      .Bytes(f.actor)
-                                                      .Bytes(f.actor_domain)
-                                                      .Bytes(rule_ids)
-                                                      .Bytes(f.matches)
-                                                      .Int64(f.score_milli)
-                                                      .Bytes(f.policy_version)
-                                                      .Int64(absl::ToUnixMicros(f.created_at)));
-      if (!inserted.ok()) return inserted.status();
-      if (PQntuples(inserted->get()) != 1) {
-        // Only possible without the insert lock (a newer node's schema would take it too).
-        return absl::UnavailableError(absl::StrCat(
-            "review store: another node stored a flag for the same activity at the same time; "
-            "try again"));
-      }
-      absl::StatusOr<int64_t> id = GetInt64(inserted->get(), 0, 0);
-      if (!id.ok()) return id.status();
-      if (!f.rule_ids.empty()) {
-        std::vector<std::string> rules(f.rule_ids.begin(), f.rule_ids.end());
-        absl::StatusOr<Result> linked =
-            conn.Exec("insert flag rules", kLink,
-                      Params().Array(kByteaArrayOid, EncodeArray(kByteaOid, rules)).Int64(*id));
-        if (!linked.ok()) return linked.status();
-      }
-      bool held = false;
-      if (!f.held_request.empty()) {
-        absl::StatusOr<bool> h = InsertHeld(conn, *id, f, /*keep_existing=*/false);
-        if (!h.ok()) return h.status();
-        held = *h;
-      }
-      out.push_back({absl::StrCat(*id), false, held});
-    }
-    if (absl::Status s = conn.Commit(); !s.ok()) return s;
-    return out;
-  });
+        if (absl::Status s = conn.Commit(); !s.ok()) return s;
+        return out;
+      });
 }
 
 absl::StatusOr<bool> PostgresReviewStore::ClaimHeld(std::string_view id, absl::Time at,
-                                                   absl::Time stale_before) {
+                                                    absl::Time stale_before) {
   const std::optional<int64_t> n = ParseId(id);
   if (!n.has_value()) return HeldNotFound(id);
   static const std::string kClaim =
@@ -909,13 +914,10 @@ absl::StatusOr<bool> PostgresReviewStore::ClaimHeld(std::string_view id, absl::T
   // One statement: of several nodes claiming at once, the first to update wins; the others
   // wait for its commit, then find the row no longer claimable.
   return Run<bool>("claim held request", [&](Conn& conn) -> absl::StatusOr<bool> {
-    absl::StatusOr<Result> r =
-        conn.Exec("claim held request", kClaim,
-                  Params()
-                      .Int64(absl::ToUnixMicros(at))
-                      .Int64(*n)
-                      .Int64(absl::ToUnixMicros(stale_before)),
-                  /*commits=*/true);
+    absl::StatusOr<Result> r = conn.Exec(
+        "claim held request", kClaim,
+        Params().Int64(absl::ToUnixMicros(at)).Int64(*n).Int64(absl::ToUnixMicros(stale_before)),
+        /*commits=*/true);
     if (!r.ok()) return r.status();
     return PQntuples(r->get()) == 1;
   });
@@ -1073,8 +1075,7 @@ absl::StatusOr<Flag> PostgresReviewStore::ResolveFlag(const Resolution& r) {
   static const std::string kResolve = absl::StrCat(
       "WITH f AS (UPDATE flags SET status = $1, resolved_at = $2, moderator = $3, note = $4 "
       "WHERE id = $5 RETURNING *) SELECT ",
-      kFlagColumns,
-      ", f.activity_json FROM f LEFT JOIN held_deliveries AS h ON h.flag_id = f.id");
+      kFlagColumns, ", f.activity_json FROM f LEFT JOIN held_deliveries AS h ON h.flag_id = f.id");
   return Run<Flag>("resolve flag", [&](Conn& conn) -> absl::StatusOr<Flag> {
     absl::StatusOr<Result> res = conn.Exec("resolve flag", kResolve,
                                            Params()
@@ -1130,8 +1131,8 @@ absl::StatusOr<PutBlocksResult> PostgresReviewStore::PutDomainBlocks(
       if (seen.insert(b.domain).second) domains.push_back(b.domain);
     }
   }
-  static const std::string kRead = absl::StrCat("SELECT ", kBlockColumns,
-                                                " FROM domain_blocks WHERE domain = ANY ($1)");
+  static const std::string kRead =
+      absl::StrCat("SELECT ", kBlockColumns, " FROM domain_blocks WHERE domain = ANY ($1)");
   static const std::string kWrite =
       "INSERT INTO domain_blocks (domain, severity, reject_media, reject_reports, "
       "public_comment, private_comment, updated_at) "
@@ -1150,9 +1151,9 @@ absl::StatusOr<PutBlocksResult> PostgresReviewStore::PutDomainBlocks(
             !s.ok()) {
           return s;
         }
-        absl::StatusOr<Result> r = conn.Exec(
-            "read domain blocks", kRead,
-            Params().Array(kByteaArrayOid, EncodeArray(kByteaOid, domains)));
+        absl::StatusOr<Result> r =
+            conn.Exec("read domain blocks", kRead,
+                      Params().Array(kByteaArrayOid, EncodeArray(kByteaOid, domains)));
         if (!r.ok()) return r.status();
         // Each domain's block as it stands, updated as the call goes on (a domain given twice
         // sees the first one's effect).

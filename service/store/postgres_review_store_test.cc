@@ -30,8 +30,8 @@ namespace fedwall::store {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::MakeFlag;
+using ::testing::Not;
 using testing::PostgresQuery;
 
 class PostgresReviewStoreTest : public ::testing::Test {
@@ -45,8 +45,9 @@ class PostgresReviewStoreTest : public ::testing::Test {
   // the password, which must never show in a message.
   std::string UrlWithPassword(const std::string& db, int port = 0) const {
     absl::StatusOr<fedwall::testing::PostgresServer*> server = testing::SharedPostgres();
-    return absl::StrCat("postgresql://fedwall:", kPassword, "@127.0.0.1:",
-                        port != 0 ? port : (server.ok() ? (*server)->port() : 1), "/", db);
+    return absl::StrCat("postgresql://fedwall:", kPassword,
+                        "@127.0.0.1:", port != 0 ? port : (server.ok() ? (*server)->port() : 1),
+                        "/", db);
   }
 
   static constexpr const char* kPassword = "s3cr%2Fet-pw";
@@ -228,8 +229,7 @@ TEST_F(PostgresReviewStoreTest, AStoppedServerGivesUnavailableNotACrash) {
   EXPECT_THAT(add.message(), HasSubstr("review store"));
   EXPECT_EQ((*s)->ClaimHeld("1", absl::Now(), absl::Now()).status().code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ((*s)->DeleteDomainBlock("a.example").status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*s)->DeleteDomainBlock("a.example").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 }
 

@@ -2,6 +2,8 @@
 // a temporary directory) and PostgreSQL (a fresh database on the test process's own server,
 // review_store_testing.h). Tests of one implementation only are in sqlite_review_store_test.cc
 // and postgres_review_store_test.cc.
+#include "service/store/review_store.h"
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,7 +24,6 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/store/review_store.h"
 #include "service/store/review_store_testing.h"
 
 namespace fedwall::store {
@@ -377,7 +378,6 @@ TEST_P(ReviewStoreTest, ResolveTwiceLastDecisionWins) {
   EXPECT_EQ(got->status, FlagStatus::kApproved);
 }
 
-
 TEST_P(ReviewStoreTest, DomainBlocks) {
   absl::StatusOr<std::vector<DomainBlock>> listed = store_->ListDomainBlocks();
   ASSERT_TRUE(listed.ok());
@@ -527,7 +527,8 @@ TEST_P(ReviewStoreTest, HeldRequestsAreKeptWithTheirFlagAndTheirFate) {
   EXPECT_EQ((*s)->GetHeldRequest(plain_id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*s)->GetHeldRequest("nope").status().code(), absl::StatusCode::kNotFound);
 
-  ASSERT_TRUE((*s)->SetHeldState(held_id, HeldState::kFailed, "the server answered 401", T(5)).ok());
+  ASSERT_TRUE(
+      (*s)->SetHeldState(held_id, HeldState::kFailed, "the server answered 401", T(5)).ok());
   FlagQuery q;
   q.include_activity = false;
   absl::StatusOr<FlagPage> page = (*s)->ListFlags(q);
@@ -758,8 +759,8 @@ TEST_P(ReviewStoreTest, AnyBytesAreKeptExactly) {
 
 TEST_P(ReviewStoreTest, BlocksSortByBytes) {
   std::vector<DomainBlock> blocks;
-  for (const char* d : {"b.example", "B.example", "a.example", "\xc3\xa9.example", "_.example",
-                        "a-b.example"}) {
+  for (const char* d :
+       {"b.example", "B.example", "a.example", "\xc3\xa9.example", "_.example", "a-b.example"}) {
     blocks.push_back(Block(d, BlockSeverity::kSuspend, 1));
   }
   ASSERT_TRUE(store_->PutDomainBlocks(blocks, false).ok());
@@ -796,7 +797,8 @@ TEST_P(ReviewStoreTest, TwoInstancesSeeEachOthersWrites) {
   EXPECT_EQ(store_->GetFlag(mine[0])->status, FlagStatus::kRemoved);
 
   ASSERT_TRUE(
-      (*other)->PutDomainBlocks(std::vector{Block("x.example", BlockSeverity::kSilence, 1)}, false)
+      (*other)
+          ->PutDomainBlocks(std::vector{Block("x.example", BlockSeverity::kSilence, 1)}, false)
           .ok());
   // Merged with what the other node stored: never weakened.
   absl::StatusOr<PutBlocksResult> put =

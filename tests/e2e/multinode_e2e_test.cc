@@ -4,7 +4,8 @@
 //
 //   - One spam text posted by six new accounts, alternating between the nodes, is rejected
 //     from the fifth on by `text.seen(1h) >= 5`: the nodes count together.
-//   - A flag made on one node is listed, shown and resolved through the other.
+//   - A flag made on one node is listed, shown and resolved through the other; a domain block
+//     made through one node reaches the other's policy.
 //   - With Redis gone, counters are unknown: the wave rule stays silent, the stats say so,
 //     and decisions go on.
 #include <grpcpp/grpcpp.h>
@@ -227,6 +228,15 @@ TEST_F(MultiNodeTest, AFlagMadeOnOneNodeIsReviewedThroughTheOther) {
       node_b.Admin(&v1::AdminService::Stub::ListDomainBlocks, v1::ListDomainBlocksRequest());
   ASSERT_EQ(blocks.blocks_size(), 1);
   EXPECT_EQ(blocks.blocks(0).domain(), "openreg.example");
+  // ... and node b's policy applies it within store.sync_interval (5 s by default).
+  const std::string blocked = WaveNote("openreg.example", "someone", "dave", 8);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        v1::EvaluateResponse r = node_b.Decide(Delivery(blocked, absl::Now(), "blocked"));
+        return r.verdict() == v1::VERDICT_REJECT && r.matches_size() > 0 &&
+               r.matches(0).rule_id() == "blocklist:suspend";
+      },
+      absl::Seconds(20)));
 }
 
 TEST_F(MultiNodeTest, WithRedisGoneCountersAreUnknownAndDecisionsGoOn) {
