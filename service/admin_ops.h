@@ -108,6 +108,12 @@ class AdminOps {
   // gives the policy the stored list: how a node sees blocks other nodes made in a shared
   // (PostgreSQL) store. The server calls it every store.sync_interval.
   absl::Status SyncBlocksFromStore();
+  // The blocks the policy was first loaded with (so the first sync changes nothing when the
+  // store did not change).
+  void NoteLoadedBlocks(std::vector<store::DomainBlock> blocks) {
+    absl::MutexLock lock(&block_mu_);
+    applied_blocks_ = std::move(blocks);
+  }
 
   // The live policy's view of `domain` (normalised here; "" or an invalid name gives
   // blocked = false and domain = "").

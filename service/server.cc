@@ -164,6 +164,12 @@ absl::Status ServerImpl::Init() {
       return absl::Status(r.status().code(),
                           absl::StrCat("counter state: ", r.status().message()));
     }
+    if (absl::Status ping = (*r)->Ping(); !ping.ok()) {
+      LogWarning(absl::StrCat("counter state ", (*r)->description(), " does not answer (",
+                              ping.message(),
+                              "): counters are unknown, and rules over them silent, until it "
+                              "does"));
+    }
     counter_store_ = *std::move(r);
   }
   stats_.SetCounterStore(counter_store_.get());
@@ -200,6 +206,7 @@ absl::Status ServerImpl::Init() {
   policy_service_ = std::make_unique<PolicyServiceImpl>(
       policies_.get(), pool_.get(), flags_.get(), &stats_, counter_store_.get(), limits);
   admin_ops_ = std::make_unique<AdminOps>(policies_.get(), store_.get());
+  admin_ops_->NoteLoadedBlocks(*blocks);
   if (IsSharedStore(config_.store)) {
     // Blocks other nodes make through their AdminService reach this node's policy.
     block_sync_ = std::thread([this] {

@@ -132,8 +132,11 @@ class MemoryCounterStore final : public CounterStore {
   class Shard;
 
   Shard& ShardFor(uint64_t series_hash) const;
-  std::optional<double> CountEvents(int64_t now_ns, bool record, const CounterQuery& q);
-  std::optional<double> CountDistinct(int64_t now_ns, bool record, const CounterQuery& q);
+  // `ids`: the series hash of each of q.keys, in order.
+  std::optional<double> CountEvents(int64_t now_ns, bool record, const CounterQuery& q,
+                                    std::span<const uint64_t> ids);
+  std::optional<double> CountDistinct(int64_t now_ns, bool record, const CounterQuery& q,
+                                      std::span<const uint64_t> ids);
 
   const Options options_;
   int shard_bits_ = 0;

@@ -470,19 +470,30 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
 }
 }  // namespace
 
-std::string RedactedUrl(std::string_view url) {
+std::string RedactedUrl(std::string_view input) {
+  std::string url(input);
+  // A password given as a query parameter (libpq's ?password=...).
+  for (const char* key : {"?password=", "&password="}) {
+    size_t p = url.find(key);
+    while (p != std::string::npos) {
+      const size_t value = p + std::string_view(key).size();
+      size_t end = url.find('&', value);
+      if (end == std::string::npos) end = url.size();
+      url.replace(value, end - value, "***");
+      p = url.find(key, value + 3);
+    }
+  }
   const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
+  if (scheme == std::string::npos) return url;
   const size_t start = scheme + 3;
   size_t end = url.find_first_of("/?#", start);
-  if (end == std::string_view::npos) end = url.size();
-  std::string_view authority = url.substr(start, end - start);
+  if (end == std::string::npos) end = url.size();
+  const std::string_view authority = std::string_view(url).substr(start, end - start);
   const size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
+  if (at == std::string_view::npos) return url;
   const size_t colon = authority.substr(0, at).find(':');
-  if (colon == std::string_view::npos) return std::string(url);
-  return absl::StrCat(std::string(url.substr(0, start + colon + 1)), "***",
-                      std::string(url.substr(start + at)));
+  if (colon == std::string_view::npos) return url;
+  return absl::StrCat(url.substr(0, start + colon + 1), "***", url.substr(start + at));
 }
 
 namespace {

@@ -90,8 +90,9 @@ struct ServiceConfig {
   absl::Status Validate() const;
 };
 
-// `url` with the password of its user-info replaced by "***" ("redis://:***@host:6379",
-// "postgresql://fedwall:***@db/fedwall"); anything else unchanged. For logs and errors.
+// `url` with the password of its user-info and of a `password=` query parameter replaced by
+// "***" ("redis://:***@host:6379", "postgresql://fedwall:***@db/fedwall",
+// "postgresql://db/fedwall?password=***"); anything else unchanged. For logs and errors.
 std::string RedactedUrl(std::string_view url);
 
 // True when `address` ("host:port", as Validate accepts it) binds only to the machine itself:

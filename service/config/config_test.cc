@@ -227,6 +227,18 @@ max_connections = 100
   EXPECT_THAT(Message(same.Validate()), HasSubstr("must differ"));
 }
 
+TEST(ConfigTest, RedactedUrlHidesPasswords) {
+  EXPECT_EQ(RedactedUrl("redis://:secret@10.0.0.5:6379/2"), "redis://:***@10.0.0.5:6379/2");
+  EXPECT_EQ(RedactedUrl("postgresql://fedwall:pw@db/fedwall"), "postgresql://fedwall:***@db/fedwall");
+  EXPECT_EQ(RedactedUrl("postgresql://fedwall@db/fedwall?sslmode=require&password=pw"),
+            "postgresql://fedwall@db/fedwall?sslmode=require&password=***");
+  EXPECT_EQ(RedactedUrl("postgresql://u:a@b@db/x?password=p&x=1"),
+            "postgresql://u:***@db/x?password=***&x=1");
+  EXPECT_EQ(RedactedUrl("postgresql://fedwall@db/fedwall"), "postgresql://fedwall@db/fedwall");
+  EXPECT_EQ(RedactedUrl("fedwall.db"), "fedwall.db");
+  EXPECT_EQ(RedactedUrl("memory"), "memory");
+}
+
 TEST(ConfigTest, KeyNamesListEveryKeyOnce) {
   const std::vector<std::string> names = ConfigKeyNames();
   EXPECT_EQ(names.size(), 36u);

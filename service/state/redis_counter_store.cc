@@ -35,9 +35,14 @@ constexpr size_t kMaxPerCall = 65536;
 constexpr absl::Duration kExpirySlack = absl::Seconds(10);
 
 // The Lua script. ARGV: now_ms, record ("1"/"0"), query count, kExactMembers, scratch key,
-// expiry slack ms, then per query: kind ("e"/"d"), window ms, bucket ms, key count, member hash.
-// KEYS: each query's series names in order (PREFIX H ":" W). Answers an array of integers, one per
-// query.
+// expiry slack ms, key prefix, then per query: kind ("e"/"d"), window ms, bucket ms, key count,
+// member hash. KEYS: each query's series in order (H ":" W, without the prefix). Answers an
+// array of integers, one per query.
+//
+// Cost: Redis's own commands dominate a script's time (each redis.call costs about 1-3 µs in
+// Lua), so the common case makes one MGET for every series of the call and one SET ... PX per
+// series written (value and expiry at once); the per-series work is done on small msgpack
+// arrays in Lua (cmsgpack is C). HyperLogLogs are touched only by series above 64 members.
 constexpr char kScript[] = R"lua(
 local now = tonumber(ARGV[1])
 local record = ARGV[2] == '1'
@@ -45,10 +50,157 @@ local nq = tonumber(ARGV[3])
 local exact_max = tonumber(ARGV[4])
 local scratch = ARGV[5]
 local slack = tonumber(ARGV[6])
-local out = {}
-local a = 7
-local k = 1
+local prefix = ARGV[7]
+local cap = exact_max + 1
+local mp_unpack, mp_pack = cmsgpack.unpack, cmsgpack.pack
+local floor = math.floor
 local function int(x) return string.format('%.0f', x) end
+
+-- Series values live as fields of one HASH per (window, epoch): an epoch is w + b long, a
+-- value is written to the current epoch's hash and read from it or, when absent there, from
+-- the previous epoch's (older epochs hold nothing still in a window). Few keys: a new series
+-- is a new field, not a new key with its own expiry.
+local hashes = {}  -- w -> {cur = name, prev = name, epoch = E, fields = {...}, listed = {}}
+local where = {}   -- field -> its hashes entry
+local a, k = 8, 1
+for q = 1, nq do
+  local w = tonumber(ARGV[a + 1])
+  local b = tonumber(ARGV[a + 2])
+  local nk = tonumber(ARGV[a + 3])
+  local hs = hashes[w]
+  if not hs then
+    local epoch = floor(now / (w + b))
+    hs = {cur = prefix .. 'w:' .. int(w) .. ':' .. int(epoch),
+          prev = prefix .. 'w:' .. int(w) .. ':' .. int(epoch - 1),
+          old = prefix .. 'w:' .. int(w) .. ':' .. int(epoch - 2),
+          ttl = (epoch + 2) * (w + b) - now + slack, fields = {'~'}}
+    hashes[w] = hs
+  end
+  for j = k, k + nk - 1 do
+    local field = KEYS[j]
+    if not where[field] then
+      where[field] = hs
+      hs.fields[#hs.fields + 1] = field
+    end
+  end
+  k = k + nk
+  a = a + 5
+end
+local value = {}
+local function decode(v)
+  if v then
+    local ok, d = pcall(mp_unpack, v)
+    if ok and type(d) == 'table' then return d end
+  end
+  return nil
+end
+for _, hs in pairs(hashes) do
+  local missing = {}
+  for s = 1, #hs.fields, 500 do
+    local got = redis.call('HMGET', hs.cur, unpack(hs.fields, s, math.min(s + 499, #hs.fields)))
+    for i = 1, #got do
+      local field = hs.fields[s + i - 1]
+      if field == '~' then
+        hs.exists = got[i] ~= false
+      else
+        value[field] = decode(got[i])
+        if not value[field] then missing[#missing + 1] = field end
+      end
+    end
+  end
+  for s = 1, #missing, 500 do
+    local got = redis.call('HMGET', hs.prev, unpack(missing, s, math.min(s + 499, #missing)))
+    for i = 1, #got do value[missing[s + i - 1]] = decode(got[i]) or {} end
+  end
+end
+local dirty = {}  -- field -> true: values to write back
+
+-- Events: {bucket, count, bucket, count, ...} ascending. Keeps the buckets >= first (and up to
+-- a window ahead, for a node whose clock leads), adds `add` to bucket cur; returns the new
+-- array and the sum of buckets first..cur.
+local function events(t, first, cur, add)
+  local out, sum, placed = {}, 0, add == 0
+  local ahead = cur + 2 * (cur - first + 1)
+  for i = 1, #t - 1, 2 do
+    local idx, c = t[i], t[i + 1]
+    if type(idx) == 'number' and type(c) == 'number' and idx >= first and idx <= ahead then
+      if not placed and idx >= cur then
+        if idx == cur then
+          c = c + add
+        else
+          out[#out + 1] = cur
+          out[#out + 1] = add
+          sum = sum + add
+        end
+        placed = true
+      end
+      out[#out + 1] = idx
+      out[#out + 1] = c
+      if idx <= cur then sum = sum + c end
+    end
+  end
+  if not placed then
+    out[#out + 1] = cur
+    out[#out + 1] = add
+    sum = sum + add
+  end
+  return out, sum
+end
+
+-- Distinct: {member, last_ms, member, last_ms, ...}, the cap (65) most recently seen members
+-- still in the window. Drops members at or before lo; when `record`, sets the member's time
+-- to now (adding it, then dropping the oldest past the cap). Returns the array, whether the
+-- member was new and how many members it had before.
+local function members(t, lo, member)
+  local out, found = {}, false
+  for i = 1, #t - 1, 2 do
+    local m, ts = t[i], t[i + 1]
+    if type(m) == 'string' and type(ts) == 'number' and ts > lo then
+      if record and m == member then
+        found = true
+        if ts < now then ts = now end
+      end
+      out[#out + 1] = m
+      out[#out + 1] = ts
+    end
+  end
+  local before = #out / 2
+  if record and not found then
+    out[#out + 1] = member
+    out[#out + 1] = now
+    while #out > 2 * cap do
+      local oldest = 2
+      for i = 4, #out, 2 do
+        if out[i] < out[oldest] then oldest = i end
+      end
+      table.remove(out, oldest)
+      table.remove(out, oldest - 1)
+    end
+  end
+  return out, not found, before
+end
+
+-- The HyperLogLogs of one series for buckets first..cur: the cached union of first..cur-1
+-- (":hu:first:last"; those buckets no longer change) and bucket cur, appended to `out`.
+local function sketches(base, first, cur, b, out)
+  local prefix = base .. ':h:'
+  if cur > first then
+    local cache = base .. ':hu:' .. int(first) .. ':' .. int(cur - 1)
+    if redis.call('EXISTS', cache) == 0 then
+      local parts = {}
+      for i = first, cur - 1 do parts[#parts + 1] = prefix .. int(i) end
+      for s = 1, #parts, 64 do
+        redis.call('PFMERGE', cache, unpack(parts, s, math.min(s + 63, #parts)))
+      end
+      redis.call('PEXPIRE', cache, b + slack)
+    end
+    out[#out + 1] = cache
+  end
+  out[#out + 1] = prefix .. int(cur)
+end
+
+local out = {}
+a, k = 8, 1
 for q = 1, nq do
   local kind = ARGV[a]
   local w = tonumber(ARGV[a + 1])
@@ -56,112 +208,96 @@ for q = 1, nq do
   local nk = tonumber(ARGV[a + 3])
   local member = ARGV[a + 4]
   a = a + 5
-  local cur = math.floor(now / b)
+  local cur = floor(now / b)
   -- Buckets that start after now - w: first .. cur.
-  local first = math.floor((now - w) / b) + 1
+  local first = floor((now - w) / b) + 1
   local ttl = w + b + slack
   if kind == 'e' then
-    local key = KEYS[k] .. ':e'
-    if record then redis.call('HINCRBY', key, int(cur), 1) end
-    local all = redis.call('HGETALL', key)
-    local sum = 0
-    local stale = {}
-    for i = 1, #all, 2 do
-      local idx = tonumber(all[i])
-      if idx == nil or idx < first then
-        stale[#stale + 1] = all[i]
-      elseif idx <= cur then
-        sum = sum + tonumber(all[i + 1])
-      end
-    end
+    local name = KEYS[k]
+    local t, sum = events(value[name], first, cur, record and 1 or 0)
     if record then
-      for s = 1, #stale, 100 do
-        redis.call('HDEL', key, unpack(stale, s, math.min(s + 99, #stale)))
-      end
-      redis.call('PEXPIRE', key, ttl)
+      value[name] = t
+      dirty[name] = true
     else
       sum = sum + 1
     end
     out[q] = sum
   else
-    local n = 0
-    local over = false
-    local lo = '(' .. int(now - w)
-    local hi = int(now)
-    for j = 0, nk - 1 do
-      local base = KEYS[k + j]
-      local z = base .. ':z'
+    local lo = now - w
+    local seen, n, over, small = {}, 0, {}, {}
+    for j = k, k + nk - 1 do
+      local name = KEYS[j]
+      local base = prefix .. name
+      local t, new, before = members(value[name], lo, member)
       if record then
-        redis.call('ZADD', z, now, member)
-        local card = redis.call('ZCARD', z)
-        if card > exact_max + 1 then
-          redis.call('ZREMRANGEBYRANK', z, 0, card - exact_max - 2)
+        value[name] = t
+        dirty[name] = true
+        if new and before == exact_max then
+          -- The series reaches the cap: from now on it keeps HyperLogLogs too. Its members
+          -- so far go into the buckets of their last time (a union cached earlier misses
+          -- them: dropped).
+          local by_bucket = {}
+          for i = 1, #t - 1, 2 do
+            if t[i + 1] <= now then
+              local bi = floor(t[i + 1] / b)
+              local l = by_bucket[bi]
+              if not l then
+                l = {}
+                by_bucket[bi] = l
+              end
+              l[#l + 1] = t[i]
+            end
+          end
+          for bi, l in pairs(by_bucket) do
+            local h = base .. ':h:' .. int(bi)
+            redis.call('PFADD', h, unpack(l))
+            redis.call('PEXPIRE', h, ttl)
+          end
+          redis.call('DEL', base .. ':hu:' .. int(first) .. ':' .. int(cur - 1))
+        elseif #t >= 2 * cap then
+          local h = base .. ':h:' .. int(cur)
+          redis.call('PFADD', h, member)
+          redis.call('PEXPIRE', h, ttl)
         end
-        redis.call('PEXPIRE', z, ttl)
-        local h = base .. ':h:' .. int(cur)
-        redis.call('PFADD', h, member)
-        redis.call('PEXPIRE', h, ttl)
       end
-    end
-    local known = false  -- dry run: the member is among a ZSET's in-window members
-    if nk == 1 then
-      -- One key: count, without moving the members into Lua.
-      local z = KEYS[k] .. ':z'
-      n = redis.call('ZCOUNT', z, lo, hi)
-      if n > exact_max then over = true end
-      if not record then
-        local score = tonumber(redis.call('ZSCORE', z, member))
-        known = score ~= nil and score > now - w and score <= now
-        if not known then n = n + 1 end
-      end
-    else
-      local seen = {}
-      for j = 0, nk - 1 do
-        local ms = redis.call('ZRANGEBYSCORE', KEYS[k + j] .. ':z', lo, hi)
-        if #ms > exact_max then over = true end
-        for _, m in ipairs(ms) do
-          if not seen[m] then
-            seen[m] = true
+      local c = 0
+      for i = 1, #t - 1, 2 do
+        if t[i + 1] <= now then
+          c = c + 1
+          if not seen[t[i]] then
+            seen[t[i]] = true
             n = n + 1
           end
         end
       end
-      known = seen[member] == true
-      if not known then n = n + 1 end
-    end
-    if over or n > exact_max then
-      -- PFCOUNT of each key's buckets first .. cur. The buckets before cur no longer change:
-      -- their union is cached per key (":hu:first:last", kept one bucket), so PFCOUNT reads
-      -- two HyperLogLogs per key, and ~60 are merged only when the bucket changes. A dry run
-      -- adds one for a member not among the exact sets' (an approximation within the error).
-      local names = {}
-      for j = 0, nk - 1 do
-        local prefix = KEYS[k + j] .. ':h:'
-        if cur > first then
-          local cache = KEYS[k + j] .. ':hu:' .. int(first) .. ':' .. int(cur - 1)
-          if redis.call('EXISTS', cache) == 0 then
-            local parts = {}
-            for i = first, cur - 1 do parts[#parts + 1] = prefix .. int(i) end
-            for s = 1, #parts, 64 do
-              redis.call('PFMERGE', cache, unpack(parts, s, math.min(s + 63, #parts)))
-            end
-            redis.call('PEXPIRE', cache, b + slack)
-          end
-          names[#names + 1] = cache
-        end
-        names[#names + 1] = prefix .. int(cur)
-      end
-      local estimate
-      if #names <= 1000 then
-        estimate = redis.call('PFCOUNT', unpack(names))
+      if c > exact_max then
+        over[#over + 1] = base
       else
-        -- Past what unpack takes at once: merge in parts into the scratch key.
+        for i = 1, #t - 1, 2 do
+          if t[i + 1] <= now then small[#small + 1] = t[i] end
+        end
+      end
+    end
+    local known = seen[member] == true  -- a dry run: the member is among the exact sets
+    if not known then n = n + 1 end
+    if #over > 0 then
+      -- Above the cap: the series past it answer with their HyperLogLogs; the members of the
+      -- others (all in their exact sets) join through the scratch HyperLogLog.
+      local hlls = {}
+      for _, base in ipairs(over) do sketches(base, first, cur, b, hlls) end
+      local estimate
+      if #small > 0 or #hlls > 1000 then
         redis.call('DEL', scratch)
-        for s = 1, #names, 64 do
-          redis.call('PFMERGE', scratch, unpack(names, s, math.min(s + 63, #names)))
+        for s = 1, #small, 500 do
+          redis.call('PFADD', scratch, unpack(small, s, math.min(s + 499, #small)))
+        end
+        for s = 1, #hlls, 64 do
+          redis.call('PFMERGE', scratch, unpack(hlls, s, math.min(s + 63, #hlls)))
         end
         estimate = redis.call('PFCOUNT', scratch)
         redis.call('DEL', scratch)
+      else
+        estimate = redis.call('PFCOUNT', unpack(hlls))
       end
       if not record and not known then estimate = estimate + 1 end
       if estimate > n then n = estimate end
@@ -169,6 +305,28 @@ for q = 1, nq do
     out[q] = n
   end
   k = k + nk
+end
+for _, hs in pairs(hashes) do
+  local args = {}
+  for i = 2, #hs.fields do
+    local field = hs.fields[i]
+    if dirty[field] then
+      args[#args + 1] = field
+      args[#args + 1] = mp_pack(value[field])
+    end
+  end
+  if #args > 0 then
+    for s = 1, #args, 1000 do
+      redis.call('HSET', hs.cur, unpack(args, s, math.min(s + 999, #args)))
+    end
+    if not hs.exists then
+      -- A new epoch: its hash expires when the next epoch ends; the one before the previous
+      -- holds nothing in a window any more (UNLINK frees a big hash in the background).
+      redis.call('HSET', hs.cur, '~', '1')
+      redis.call('PEXPIRE', hs.cur, hs.ttl)
+      redis.call('UNLINK', hs.old)
+    end
+  end
 end
 return out
 )lua";
@@ -183,12 +341,29 @@ std::string Hex(const unsigned char* data, size_t n) {
   return out;
 }
 
+// The digest algorithms, fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+// on every digest (a global lock and a hash lookup, as much as the hash of a short key). Never
+// freed (they live as long as the process).
+const EVP_MD* Sha256() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return fetched != nullptr ? static_cast<const EVP_MD*>(fetched) : EVP_sha256();
+  }();
+  return md;
+}
+const EVP_MD* Sha1() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return fetched != nullptr ? static_cast<const EVP_MD*>(fetched) : EVP_sha1();
+  }();
+  return md;
+}
+
 // The first 16 bytes of SHA-256(data) (raw), or of SHA-1 when `sha1` (all 20 bytes).
 std::string Digest(absl::string_view data, bool sha1 = false) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, sha1 ? EVP_sha1() : EVP_sha256(), nullptr) !=
-      1) {
+  if (EVP_Digest(data.data(), data.size(), md, &len, sha1 ? Sha1() : Sha256(), nullptr) != 1) {
     // Only on allocation failure inside OpenSSL; a fixed value keeps the store usable.
     len = sha1 ? 20 : 16;
     std::memset(md, 0, len);
@@ -608,7 +783,7 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
   std::vector<std::string> keys;
   keys.reserve(total_keys);
   std::vector<std::string> argv;
-  argv.reserve(6 + 5 * queries.size());
+  argv.reserve(7 + 5 * queries.size());
   const int64_t now_ms = absl::ToUnixMillis(now);
   argv.push_back(absl::StrCat(now_ms));
   argv.push_back(record ? "1" : "0");
@@ -616,6 +791,7 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
   argv.push_back(absl::StrCat(counters::kExactMembers));
   argv.push_back(scratch_key_);
   argv.push_back(absl::StrCat(absl::ToInt64Milliseconds(kExpirySlack)));
+  argv.push_back(options_.key_prefix);
   for (size_t i = 0; i < queries.size(); ++i) {
     const CounterQuery& q = queries[i];
     if (q.keys.empty()) continue;  // against the contract: unknown, alone
@@ -626,9 +802,8 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
     size_t nk = q.distinct ? q.keys.size() : 1;
     for (size_t j = 0; j < nk; ++j) {
       std::string h = Digest(q.keys[j]);
-      keys.push_back(absl::StrCat(options_.key_prefix,
-                                  Hex(reinterpret_cast<const unsigned char*>(h.data()), h.size()),
-                                  ":", w));
+      keys.push_back(absl::StrCat(Hex(reinterpret_cast<const unsigned char*>(h.data()), h.size()),
+                                  ":", w, q.distinct ? ":m" : ":c"));
     }
     argv.push_back(q.distinct ? "d" : "e");
     argv.push_back(absl::StrCat(w));

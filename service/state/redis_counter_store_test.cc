@@ -261,7 +261,7 @@ TEST(RedisUrlTest, RejectsBadOptions) {
   EXPECT_FALSE(bad([](RedisOptions&) {}));
 }
 
-TEST_F(RedisCounterStoreTest, KeysExpireAndAreHashed) {
+TEST_F(RedisCounterStoreTest, KeysExpireAndAreFewAndHashed) {
   RedisOptions options;
   options.key_prefix = "exp:";
   auto store = Open(options);
@@ -274,18 +274,25 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreHashed) {
   Direct redis(shared_server->port());
   ASSERT_NE(redis.ctx, nullptr);
   std::vector<std::string> keys = Lines(redis.Cmd({"KEYS", "exp:*"}));
-  // One events hash per event series; per distinct key a ZSET and one HLL bucket.
-  EXPECT_EQ(keys.size(), 2u + 2u * 2u) << redis.Cmd({"KEYS", "exp:*"});
+  // One hash per window (series are its fields); no HyperLogLog below 65 members.
+  EXPECT_EQ(keys.size(), 3u) << redis.Cmd({"KEYS", "exp:*"});
+  size_t fields = 0;
   for (const std::string& key : keys) {
-    EXPECT_LT(key.size(), 80u) << key;
+    EXPECT_LT(key.size(), 40u) << key;
+    EXPECT_EQ(redis.Cmd({"TYPE", key}), "hash") << key;
+    for (const std::string& field : Lines(redis.Cmd({"HKEYS", key}))) {
+      EXPECT_LT(field.size(), 60u) << field;  // hashed: the long URL is not there
+      ++fields;
+    }
     int64_t pttl = std::stoll(redis.Cmd({"PTTL", key}));
-    // The longest window here is 1 h: TTL ≤ 1 h + 1 min + 10 s slack; every key has one.
+    // An epoch's hash lives until the next epoch ends: at most 2 (W + b) + 10 s slack.
     EXPECT_GT(pttl, 0) << key;
-    EXPECT_LE(pttl, 3'670'000) << key;
-    if (absl::EndsWith(key, ":1000:e")) {
-      EXPECT_LE(pttl, 11'100) << key;
+    EXPECT_LE(pttl, 2 * 3'660'000 + 10'000) << key;
+    if (absl::StrContains(key, ":w:1000:")) {
+      EXPECT_LE(pttl, 2 * 1'016 + 10'000) << key;
     }
   }
+  EXPECT_EQ(fields, 3u + 4u);  // 4 series, and each hash's epoch marker
   // A dry run writes nothing.
   RedisOptions dry_options;
   dry_options.key_prefix = "dry:";
@@ -305,20 +312,40 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreHashed) {
   EXPECT_EQ(redis.Cmd({"KEYS", "short:*"}), "");
 }
 
-TEST_F(RedisCounterStoreTest, ZsetKeepsAtMost65Members) {
+TEST_F(RedisCounterStoreTest, SeriesKeepAtMost65MembersThenHyperLogLogs) {
   RedisOptions options;
   options.key_prefix = "cap:";
   auto store = Open(options);
   ASSERT_NE(store, nullptr);
   absl::Time t = absl::FromUnixSeconds(1'700'000'000);
-  for (int i = 0; i < 300; ++i) {
+  Direct redis(shared_server->port());
+  auto entries = [&] {
+    std::vector<std::string> keys = Lines(redis.Cmd({"KEYS", "cap:w:*"}));
+    if (keys.size() != 1u) return std::string("keys: ") + absl::StrCat(keys.size());
+    std::vector<std::string> fields = Lines(redis.Cmd({"HKEYS", keys[0]}));
+    for (const std::string& f : fields) {
+      if (f == "~") continue;
+      return redis.Cmd({"EVAL", "return #cmsgpack.unpack(redis.call('HGET', KEYS[1], ARGV[1]))",
+                        "1", keys[0], f});
+    }
+    return std::string("no field");
+  };
+  for (int i = 0; i < 64; ++i) {
     CountAll(*store, t + absl::Milliseconds(i),
              {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
   }
-  Direct redis(shared_server->port());
-  std::vector<std::string> keys = Lines(redis.Cmd({"KEYS", "cap:*:z"}));
-  ASSERT_EQ(keys.size(), 1u);
-  EXPECT_EQ(redis.Cmd({"ZCARD", keys[0]}), "65");
+  EXPECT_EQ(entries(), "128");  // 64 (member, time) pairs
+  EXPECT_EQ(redis.Cmd({"KEYS", "cap:*:h:*"}), "");  // exact: no HyperLogLog yet
+  for (int i = 64; i < 300; ++i) {
+    CountAll(*store, t + absl::Milliseconds(i),
+             {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
+  }
+  EXPECT_EQ(entries(), "130");  // capped at 65
+  EXPECT_EQ(Lines(redis.Cmd({"KEYS", "cap:*:h:*"})).size(), 1u);  // one bucket so far
+  std::vector<std::optional<double>> v =
+      CountAll(*store, t + absl::Seconds(1), {Distinct({"k"}, "m0", absl::Hours(1))});
+  ASSERT_TRUE(v[0].has_value());
+  EXPECT_NEAR(*v[0], 300, 15);
   // The HLL scratch key never stays.
   EXPECT_EQ(redis.Cmd({"EXISTS", "cap:scratch"}), "0");
 }

@@ -223,10 +223,11 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   if (!bindir.ok()) return bindir.status();
 
   const char* tmp = getenv("TMPDIR");
-  std::string tmpl = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/fedwall-pg-XXXXXX");
+  std::string tmpl =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/fedwall-pg-XXXXXX");
   if (mkdtemp(tmpl.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("postgres test server: mkdtemp ", tmpl, ": ",
-                                            ErrnoText(errno)));
+    return absl::InternalError(
+        absl::StrCat("postgres test server: mkdtemp ", tmpl, ": ", ErrnoText(errno)));
   }
   std::unique_ptr<PostgresServer> server(new PostgresServer());
   server->dir_ = tmpl;  // removed by the destructor from here on
@@ -247,9 +248,10 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   if (!initdb_status.has_value()) {
     kill(*initdb, SIGKILL);
     waitpid(*initdb, nullptr, 0);
-    return absl::DeadlineExceededError(WithLog(
-        absl::StrCat("postgres test server: initdb did not finish in ", absl::FormatDuration(kInitdbTimeout)),
-        initdb_log));
+    return absl::DeadlineExceededError(
+        WithLog(absl::StrCat("postgres test server: initdb did not finish in ",
+                             absl::FormatDuration(kInitdbTimeout)),
+                initdb_log));
   }
   if (!WIFEXITED(*initdb_status) || WEXITSTATUS(*initdb_status) != 0) {
     return absl::InternalError(WithLog(
@@ -262,11 +264,11 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
     absl::StatusOr<int> port = FreePort();
     if (!port.ok()) return port.status();
-    absl::StatusOr<pid_t> pid = Spawn(
-        {*bindir + "/postgres", "-D", data, "-p", absl::StrCat(*port), "-k", server->dir_, "-c",
-         "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "shared_buffers=16MB", "-c",
-         "max_connections=60"},
-        *as, log);
+    absl::StatusOr<pid_t> pid =
+        Spawn({*bindir + "/postgres", "-D", data, "-p", absl::StrCat(*port), "-k", server->dir_,
+               "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "shared_buffers=16MB",
+               "-c", "max_connections=60"},
+              *as, log);
     if (!pid.ok()) return pid.status();
     server->pid_ = *pid;
     server->port_ = *port;
@@ -287,9 +289,9 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
         port_taken = absl::StrContains(tail, "could not bind") ||
                      absl::StrContains(tail, "already in use") ||
                      absl::StrContains(tail, "could not create any TCP/IP sockets");
-        last_error = WithLog(
-            absl::StrCat("postgres test server: postgres on port ", *port, " ", DescribeExit(*exited)),
-            log);
+        last_error = WithLog(absl::StrCat("postgres test server: postgres on port ", *port, " ",
+                                          DescribeExit(*exited)),
+                             log);
         break;
       }
       absl::SleepFor(absl::Milliseconds(20));
@@ -297,17 +299,15 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
     if (ready) return server;
     if (server->pid_ > 0) {
       server->Stop();
-      return absl::DeadlineExceededError(
-          WithLog(absl::StrCat("postgres test server: postgres on port ", *port,
-                               " did not accept connections within ",
-                               absl::FormatDuration(kStartTimeout)),
-                  log));
+      return absl::DeadlineExceededError(WithLog(
+          absl::StrCat("postgres test server: postgres on port ", *port,
+                       " did not accept connections within ", absl::FormatDuration(kStartTimeout)),
+          log));
     }
     if (!port_taken) return absl::InternalError(last_error);
   }
-  return absl::UnavailableError(
-      absl::StrCat("postgres test server: no free port after ", kPortAttempts, " attempts: ",
-                   last_error));
+  return absl::UnavailableError(absl::StrCat("postgres test server: no free port after ",
+                                             kPortAttempts, " attempts: ", last_error));
 }
 
 PostgresServer::~PostgresServer() {

@@ -87,7 +87,7 @@ bool Pings(int port, absl::Duration timeout) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(std::string binary,
-                                                                  absl::Duration ready_timeout) {
+                                                                absl::Duration ready_timeout) {
   if (access(binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("RedisServer: ", binary, " is not an executable: ", std::strerror(errno)));
@@ -115,8 +115,8 @@ std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:",
 absl::Status RedisServer::Launch(absl::Duration ready_timeout) {
   // The data directory.
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
-                                     "/fedwall-redis-XXXXXX");
+  std::string pattern =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/fedwall-redis-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError(
         absl::StrCat("RedisServer: mkdtemp ", pattern, ": ", std::strerror(errno)));
@@ -125,16 +125,26 @@ absl::Status RedisServer::Launch(absl::Duration ready_timeout) {
 
   // Everything the child needs, before fork.
   std::vector<std::string> args = {binary_,
-                                   "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1",
-                                   "--unixsocket", dir_ + "/redis.sock",
-                                   "--unixsocketperm", "700",
-                                   "--save", "",
-                                   "--appendonly", "no",
-                                   "--daemonize", "no",
-                                   "--dir", dir_,
-                                   "--logfile", dir_ + "/redis.log",
-                                   "--databases", "16"};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--unixsocket",
+                                   dir_ + "/redis.sock",
+                                   "--unixsocketperm",
+                                   "700",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--daemonize",
+                                   "no",
+                                   "--dir",
+                                   dir_,
+                                   "--logfile",
+                                   dir_ + "/redis.log",
+                                   "--databases",
+                                   "16"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -169,18 +179,17 @@ absl::Status RedisServer::Launch(absl::Duration ready_timeout) {
       pid_ = -1;
       std::string log = Log();
       RemoveDir();
-      return absl::UnavailableError(absl::StrCat(
-          "RedisServer: redis-server on port ", port_, " exited (status ", status,
-          ") before answering PING; log:\n", log.substr(0, kMaxLogInError)));
+      return absl::UnavailableError(
+          absl::StrCat("RedisServer: redis-server on port ", port_, " exited (status ", status,
+                       ") before answering PING; log:\n", log.substr(0, kMaxLogInError)));
     }
     if (Pings(port_, absl::Milliseconds(500))) return absl::OkStatus();
     if (absl::Now() >= deadline) {
       std::string log = Log();
       Stop();
-      return absl::DeadlineExceededError(
-          absl::StrCat("RedisServer: redis-server on port ", port_, " did not answer PING within ",
-                       absl::FormatDuration(ready_timeout), "; log:\n",
-                       log.substr(0, kMaxLogInError)));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "RedisServer: redis-server on port ", port_, " did not answer PING within ",
+          absl::FormatDuration(ready_timeout), "; log:\n", log.substr(0, kMaxLogInError)));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
