@@ -68,7 +68,11 @@
 // Cost (memory_counter_store_bench.cc, release build, loaded 2 vCPU VM): a query on a
 // cache-warm series 0.1-0.4 µs (sketch mode too: a big series keeps its union cached); a
 // union over 6 big bands 3-6 µs; an activity of five counters (10 series) in a store of
-// 0.5-1M series 7-14 µs, dominated by cache misses on the index and the series.
+// 0.5-1M series 7-14 µs, dominated by cache misses on the index and the series. Count first
+// hashes every key and prefetches their index entries and series, so that these misses
+// overlap. End to end (counters_bench.cc, BM_CountersPerActivity: parsed activities, the
+// default policy's three counters, a store at its default bound after 1M activities) about
+// 10 µs of CPU per activity: still far from 1 µs, see counters_bench.cc for what remains.
 //
 // Example:
 //   fedwall::counters::MemoryCounterStore store({.max_memory_bytes = 64 << 20});

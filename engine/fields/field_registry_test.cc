@@ -103,13 +103,33 @@ TEST(FieldRegistryTest, EveryContractFieldIsThereWithItsType) {
       {"actor.bot", FieldType::kBool},
       {"actor.followed", FieldType::kBool},
       {"actor.domain.severity", FieldType::kKeyword},
+      // Counters, written with a window: `text.seen(1h)`.
+      {"actor.rate", FieldType::kNumber},
+      {"actor.domain.rate", FieldType::kNumber},
+      {"text.seen", FieldType::kNumber},
+      {"text.seen_domains", FieldType::kNumber},
+      {"text.similar", FieldType::kNumber},
   };
   for (const auto& [name, type] : want) {
     const FieldDef* f = FindField(name);
     ASSERT_NE(f, nullptr) << name;
     EXPECT_EQ(f->type, type) << name;
+    EXPECT_EQ(f->counter, name.find(".rate") != std::string::npos ||
+                              name.starts_with("text.s"))
+        << name;
   }
   EXPECT_EQ(AllFields().size(), want.size());
+}
+
+TEST(FieldRegistryTest, CountersAreUnknownFromAnActivityAlone) {
+  Activity a;
+  a.type = "Create";
+  RequestFacts facts;
+  FieldInput in{a, facts, absl::Now()};
+  for (std::string_view name :
+       {"actor.rate", "actor.domain.rate", "text.seen", "text.seen_domains", "text.similar"}) {
+    EXPECT_FALSE(IsKnown(Get(name, in))) << name;
+  }
 }
 
 TEST(FieldRegistryTest, TableIsWellFormed) {

@@ -1,6 +1,7 @@
 // fuzz_activity: ActivityStreams JSON -> ActivityParser::Parse -> Evaluator::Decide against the
-// fixed policy of fuzz_policy.h, once without request facts and once with facts that override
-// the actor's name and bio. The input is the activity document itself (seeds: corpus/activity).
+// fixed policy of fuzz_policy.h, once without request facts, once with counters (the counter
+// text and bands, and an in-process counter store) and once with facts that override the
+// actor's name and bio. The input is the activity document itself (seeds: corpus/activity).
 //
 // Invariants checked beyond "no crash, no sanitizer report": a parse error is InvalidArgument
 // or ResourceExhausted; a decision's verdict is one of the three, a REJECT carries no effects,
@@ -8,12 +9,16 @@
 // the policy's version.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "engine/activity/activity.h"
+#include "engine/counters/counters.h"
+#include "engine/counters/memory_counter_store.h"
 #include "engine/policy/policy.h"
 #include "tests/fuzz/fuzz_policy.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -71,6 +76,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   CheckDecision(evaluator->Decide(policy, *activity, {}, fedwall::fuzzing::FuzzNow()), policy);
+
+  // Counters: the counter text, its MinHash bands and a bounded in-process store remembering
+  // every input (so inputs meet earlier ones, as a wave would).
+  static fedwall::counters::MemoryCounterStore* counter_store =
+      new fedwall::counters::MemoryCounterStore({.max_memory_bytes = 4 << 20});
+  std::vector<std::optional<double>> counter_values;
+  fedwall::counters::Count(*counter_store, policy.counters(), *activity,
+                           fedwall::fuzzing::FuzzNow(), /*record=*/true, &counter_values);
+  FEDWALL_FUZZ_CHECK(counter_values.size() == policy.counters().size());
+  for (const std::optional<double>& v : counter_values) {
+    FEDWALL_FUZZ_CHECK(!v.has_value() || *v >= 0);
+  }
+  CheckDecision(evaluator->Decide(policy, *activity, {}, fedwall::fuzzing::FuzzNow(),
+                                  counter_values),
+                policy);
 
   fedwall::MergeActorFacts(full_facts->actor, &*activity);
   CheckDecision(evaluator->Decide(policy, *activity, *full_facts, fedwall::fuzzing::FuzzNow()),

@@ -119,6 +119,11 @@ rule followed_here "Someone here follows the account" {
   when  actor.followed and origin.ip != "10.0.0.1"
   then  accept
 }
+rule wave "The same text from many accounts" {
+  when  text.seen(1h) >= 3 or text.similar(10m) >= 3 or text.seen_domains(1d) >= 2
+        or actor.rate(1s) > 5 or actor.domain.rate(1w) > 100
+  then  flag
+}
 )rules";
 
 // The data files the rules name, by path relative to the policy directory.
