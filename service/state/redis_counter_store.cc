@@ -35,14 +35,19 @@ constexpr size_t kMaxPerCall = 65536;
 constexpr absl::Duration kExpirySlack = absl::Seconds(10);
 
 // The Lua script. ARGV: now_ms, record ("1"/"0"), query count, kExactMembers, scratch key,
-// expiry slack ms, key prefix, then per query: kind ("e"/"d"), window ms, bucket ms, key count,
-// member hash. KEYS: each query's series in order (H ":" W, without the prefix). Answers an
-// array of integers, one per query.
+// expiry slack ms, key prefix, window count; per window: w, b (ms), first and current bucket,
+// the current, previous and older epoch's hash names, the current hash's expiry (ms from
+// now); then per query: window index (from 1), kind ("e"/"d"), key count, member hash. KEYS:
+// each query's series in order (H ":" W ":c" or ":m", without the prefix; hash fields, and HLL
+// names once the prefix is added). Answers an array of integers, one per query.
 //
-// Cost: Redis's own commands dominate a script's time (each redis.call costs about 1-3 µs in
-// Lua), so the common case makes one MGET for every series of the call and one SET ... PX per
-// series written (value and expiry at once); the per-series work is done on small msgpack
-// arrays in Lua (cmsgpack is C). HyperLogLogs are touched only by series above 64 members.
+// Cost (measured with INFO commandstats and perf on a local redis-server): per command and per
+// string created in Lua, not per byte. So the series of a call are fields of one hash per
+// (window, epoch): per window one HMGET of the current epoch, one of the previous epoch for
+// the series not found, and one HSET of everything written; no key is created in the common
+// case; the per-series work is on one string (events: a small msgpack array, cmsgpack is C;
+// distinct: fixed-size records handled with string.find / sub, also C). HyperLogLogs are
+// touched only by series that reached 65 members.
 constexpr char kScript[] = R"lua(
 local now = tonumber(ARGV[1])
 local record = ARGV[2] == '1'
@@ -54,63 +59,69 @@ local prefix = ARGV[7]
 local cap = exact_max + 1
 local mp_unpack, mp_pack = cmsgpack.unpack, cmsgpack.pack
 local floor = math.floor
+local ssub, sfind, spack, sunpack = string.sub, string.find, struct.pack, struct.unpack
 local function int(x) return string.format('%.0f', x) end
 
 -- Series values live as fields of one HASH per (window, epoch): an epoch is w + b long, a
 -- value is written to the current epoch's hash and read from it or, when absent there, from
 -- the previous epoch's (older epochs hold nothing still in a window). Few keys: a new series
 -- is a new field, not a new key with its own expiry.
-local hashes = {}  -- w -> {cur = name, prev = name, epoch = E, fields = {...}, listed = {}}
-local where = {}   -- field -> its hashes entry
-local a, k = 8, 1
+-- The windows of the call (the client computes their numbers and names: number formatting
+-- is slow in Redis's Lua): ARGV per window: w, b, first, cur, current / previous / older
+-- epoch hash, the current hash's expiry (ms from now).
+local windows = {}
+local a = 9
+for i = 1, tonumber(ARGV[8]) do
+  windows[i] = {w = tonumber(ARGV[a]), b = tonumber(ARGV[a + 1]), first = tonumber(ARGV[a + 2]),
+                cur = tonumber(ARGV[a + 3]), hcur = ARGV[a + 4], hprev = ARGV[a + 5],
+                hold = ARGV[a + 6], ttl = ARGV[a + 7], fields = {'~'}}
+  a = a + 8
+end
+local qstart = a
+local listed = {}  -- field -> true
+local k = 1
 for q = 1, nq do
-  local w = tonumber(ARGV[a + 1])
-  local b = tonumber(ARGV[a + 2])
-  local nk = tonumber(ARGV[a + 3])
-  local hs = hashes[w]
-  if not hs then
-    local epoch = floor(now / (w + b))
-    hs = {cur = prefix .. 'w:' .. int(w) .. ':' .. int(epoch),
-          prev = prefix .. 'w:' .. int(w) .. ':' .. int(epoch - 1),
-          old = prefix .. 'w:' .. int(w) .. ':' .. int(epoch - 2),
-          ttl = (epoch + 2) * (w + b) - now + slack, fields = {'~'}}
-    hashes[w] = hs
-  end
+  local win = windows[tonumber(ARGV[a])]
+  local nk = tonumber(ARGV[a + 2])
+  local fields = win.fields
   for j = k, k + nk - 1 do
     local field = KEYS[j]
-    if not where[field] then
-      where[field] = hs
-      hs.fields[#hs.fields + 1] = field
+    if not listed[field] then
+      listed[field] = true
+      fields[#fields + 1] = field
     end
   end
   k = k + nk
-  a = a + 5
+  a = a + 4
 end
+local hashes = windows
 local value = {}
+-- An events value as a table ({} when absent or malformed; a table already decoded as is).
 local function decode(v)
+  if type(v) == 'table' then return v end
   if v then
     local ok, d = pcall(mp_unpack, v)
     if ok and type(d) == 'table' then return d end
   end
-  return nil
+  return {}
 end
 for _, hs in pairs(hashes) do
   local missing = {}
   for s = 1, #hs.fields, 500 do
-    local got = redis.call('HMGET', hs.cur, unpack(hs.fields, s, math.min(s + 499, #hs.fields)))
+    local got = redis.call('HMGET', hs.hcur, unpack(hs.fields, s, math.min(s + 499, #hs.fields)))
     for i = 1, #got do
       local field = hs.fields[s + i - 1]
       if field == '~' then
         hs.exists = got[i] ~= false
       else
-        value[field] = decode(got[i])
-        if not value[field] then missing[#missing + 1] = field end
+        value[field] = got[i]  -- raw: decoded where used
+        if not got[i] then missing[#missing + 1] = field end
       end
     end
   end
   for s = 1, #missing, 500 do
-    local got = redis.call('HMGET', hs.prev, unpack(missing, s, math.min(s + 499, #missing)))
-    for i = 1, #got do value[missing[s + i - 1]] = decode(got[i]) or {} end
+    local got = redis.call('HMGET', hs.hprev, unpack(missing, s, math.min(s + 499, #missing)))
+    for i = 1, #got do value[missing[s + i - 1]] = got[i] end
   end
 end
 local dirty = {}  -- field -> true: values to write back
@@ -147,37 +158,47 @@ local function events(t, first, cur, add)
   return out, sum
 end
 
--- Distinct: {member, last_ms, member, last_ms, ...}, the cap (65) most recently seen members
--- still in the window. Drops members at or before lo; when `record`, sets the member's time
--- to now (adding it, then dropping the oldest past the cap). Returns the array, whether the
--- member was new and how many members it had before.
-local function members(t, lo, member)
-  local out, found = {}, false
-  for i = 1, #t - 1, 2 do
-    local m, ts = t[i], t[i + 1]
-    if type(m) == 'string' and type(ts) == 'number' and ts > lo then
-      if record and m == member then
-        found = true
-        if ts < now then ts = now end
-      end
-      out[#out + 1] = m
-      out[#out + 1] = ts
-    end
+-- Distinct: a string of 24-byte records (16-byte member hash, last seen ms as a double), in
+-- the order they were last seen (the oldest first): the 65 most recently seen members still
+-- in the window. String operations run in C: finding the member, dropping the oldest and
+-- moving a member to the end cost a few string copies, not a Lua step per member. Drops the
+-- members at or before lo; when `record`, the member moves to the end with time now (added,
+-- or replacing the oldest at the cap). Returns the string, the members in the window (time
+-- <= now; the current one included when recorded), whether the member was there already, and
+-- whether it is new at exactly the cap (the series starts keeping HyperLogLogs).
+local R = 24
+local function time_at(s, i) return (sunpack('d', s, (i - 1) * R + 17)) end
+local function members(s, lo, member)
+  if type(s) ~= 'string' or #s % R ~= 0 then s = '' end
+  local n = #s / R
+  local cut = 0
+  while cut < n and time_at(s, cut + 1) <= lo do cut = cut + 1 end
+  if cut > 0 then
+    s = ssub(s, cut * R + 1)
+    n = n - cut
   end
-  local before = #out / 2
-  if record and not found then
-    out[#out + 1] = member
-    out[#out + 1] = now
-    while #out > 2 * cap do
-      local oldest = 2
-      for i = 4, #out, 2 do
-        if out[i] < out[oldest] then oldest = i end
-      end
-      table.remove(out, oldest)
-      table.remove(out, oldest - 1)
-    end
+  local at = 1
+  while true do
+    at = sfind(s, member, at, true)
+    if not at or (at - 1) % R == 0 then break end
+    at = at + 1
   end
-  return out, not found, before
+  local c = n
+  for i = n, 1, -1 do
+    if time_at(s, i) <= now then break end
+    c = c - 1  -- seen ahead of now (a node whose clock leads)
+  end
+  if not record then return s, c, at ~= nil, false end
+  if at then
+    local ts = time_at(s, (at - 1) / R + 1)
+    if ts < now then ts = now end
+    return ssub(s, 1, at - 1) .. ssub(s, at + R) .. member .. spack('d', ts), c, true, false
+  end
+  local rec = member .. spack('d', now)
+  if n < cap then return s .. rec, c + 1, false, n == exact_max end
+  -- At the cap: the oldest member leaves (it was in the window: it counted).
+  if time_at(s, 1) <= now then c = c - 1 end
+  return ssub(s, R + 1) .. rec, c + 1, false, false
 end
 
 -- The HyperLogLogs of one series for buckets first..cur: the cached union of first..cur-1
@@ -200,21 +221,18 @@ local function sketches(base, first, cur, b, out)
 end
 
 local out = {}
-a, k = 8, 1
+a, k = qstart, 1
 for q = 1, nq do
-  local kind = ARGV[a]
-  local w = tonumber(ARGV[a + 1])
-  local b = tonumber(ARGV[a + 2])
-  local nk = tonumber(ARGV[a + 3])
-  local member = ARGV[a + 4]
-  a = a + 5
-  local cur = floor(now / b)
-  -- Buckets that start after now - w: first .. cur.
-  local first = floor((now - w) / b) + 1
-  local ttl = w + b + slack
+  local win = windows[tonumber(ARGV[a])]
+  local kind = ARGV[a + 1]
+  local nk = tonumber(ARGV[a + 2])
+  local member = ARGV[a + 3]
+  a = a + 4
+  local w, b, cur, first = win.w, win.b, win.cur, win.first  -- buckets first..cur: the window
+  local ttl = w + b + slack  -- of HyperLogLogs
   if kind == 'e' then
     local name = KEYS[k]
-    local t, sum = events(value[name], first, cur, record and 1 or 0)
+    local t, sum = events(decode(value[name]), first, cur, record and 1 or 0)
     if record then
       value[name] = t
       dirty[name] = true
@@ -224,28 +242,31 @@ for q = 1, nq do
     out[q] = sum
   else
     local lo = now - w
-    local seen, n, over, small = {}, 0, {}, {}
+    local seen, n, over, small, known = {}, 0, {}, {}, false
+    local lower = 0  -- the largest in-window count of one series (a lower bound)
     for j = k, k + nk - 1 do
       local name = KEYS[j]
       local base = prefix .. name
-      local t, new, before = members(value[name], lo, member)
+      local t, c, found, seed = members(value[name], lo, member)
+      if found then known = true end
       if record then
         value[name] = t
         dirty[name] = true
-        if new and before == exact_max then
+        if seed then
           -- The series reaches the cap: from now on it keeps HyperLogLogs too. Its members
           -- so far go into the buckets of their last time (a union cached earlier misses
           -- them: dropped).
           local by_bucket = {}
-          for i = 1, #t - 1, 2 do
-            if t[i + 1] <= now then
-              local bi = floor(t[i + 1] / b)
+          for i = 1, #t / R do
+            local ts = time_at(t, i)
+            if ts <= now then
+              local bi = floor(ts / b)
               local l = by_bucket[bi]
               if not l then
                 l = {}
                 by_bucket[bi] = l
               end
-              l[#l + 1] = t[i]
+              l[#l + 1] = ssub(t, (i - 1) * R + 1, (i - 1) * R + 16)
             end
           end
           for bi, l in pairs(by_bucket) do
@@ -254,32 +275,36 @@ for q = 1, nq do
             redis.call('PEXPIRE', h, ttl)
           end
           redis.call('DEL', base .. ':hu:' .. int(first) .. ':' .. int(cur - 1))
-        elseif #t >= 2 * cap then
+        elseif #t >= R * cap then
           local h = base .. ':h:' .. int(cur)
           redis.call('PFADD', h, member)
           redis.call('PEXPIRE', h, ttl)
         end
       end
-      local c = 0
-      for i = 1, #t - 1, 2 do
-        if t[i + 1] <= now then
-          c = c + 1
-          if not seen[t[i]] then
-            seen[t[i]] = true
-            n = n + 1
+      if c > lower then lower = c end
+      if c > exact_max then
+        over[#over + 1] = base
+      elseif nk > 1 then
+        -- Members of a union (exact while every series is under the cap).
+        for i = 1, #t / R do
+          if time_at(t, i) <= now then
+            local m = ssub(t, (i - 1) * R + 1, (i - 1) * R + 16)
+            small[#small + 1] = m
+            if not seen[m] then
+              seen[m] = true
+              n = n + 1
+            end
           end
         end
       end
-      if c > exact_max then
-        over[#over + 1] = base
-      else
-        for i = 1, #t - 1, 2 do
-          if t[i + 1] <= now then small[#small + 1] = t[i] end
-        end
-      end
     end
-    local known = seen[member] == true  -- a dry run: the member is among the exact sets
-    if not known then n = n + 1 end
+    if nk == 1 then
+      n = lower
+    elseif record and not seen[member] and #over == 0 then
+      n = n + 1  -- recorded, but at a time ahead of now in every series: still counts
+    end
+    if not record and not known then n = n + 1 end
+    if n < lower then n = lower end
     if #over > 0 then
       -- Above the cap: the series past it answer with their HyperLogLogs; the members of the
       -- others (all in their exact sets) join through the scratch HyperLogLog.
@@ -312,19 +337,20 @@ for _, hs in pairs(hashes) do
     local field = hs.fields[i]
     if dirty[field] then
       args[#args + 1] = field
-      args[#args + 1] = mp_pack(value[field])
+      local v = value[field]
+      args[#args + 1] = type(v) == 'table' and mp_pack(v) or v
     end
   end
   if #args > 0 then
     for s = 1, #args, 1000 do
-      redis.call('HSET', hs.cur, unpack(args, s, math.min(s + 999, #args)))
+      redis.call('HSET', hs.hcur, unpack(args, s, math.min(s + 999, #args)))
     end
     if not hs.exists then
       -- A new epoch: its hash expires when the next epoch ends; the one before the previous
       -- holds nothing in a window any more (UNLINK frees a big hash in the background).
-      redis.call('HSET', hs.cur, '~', '1')
-      redis.call('PEXPIRE', hs.cur, hs.ttl)
-      redis.call('UNLINK', hs.old)
+      redis.call('HSET', hs.hcur, '~', '1')
+      redis.call('PEXPIRE', hs.hcur, hs.ttl)
+      redis.call('UNLINK', hs.hold)
     end
   end
 end
@@ -561,6 +587,12 @@ timeval Timeval(absl::Duration d) {
   return absl::ToTimeval(d);
 }
 
+// Division rounding towards negative infinity (as Lua's math.floor(a / b)); b > 0.
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
 struct ReplyDeleter {
   void operator()(redisReply* r) const {
     if (r != nullptr) freeReplyObject(r);
@@ -782,22 +814,39 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
   sent.reserve(queries.size());
   std::vector<std::string> keys;
   keys.reserve(total_keys);
-  std::vector<std::string> argv;
-  argv.reserve(7 + 5 * queries.size());
   const int64_t now_ms = absl::ToUnixMillis(now);
-  argv.push_back(absl::StrCat(now_ms));
-  argv.push_back(record ? "1" : "0");
-  argv.push_back("");  // the query count, below
-  argv.push_back(absl::StrCat(counters::kExactMembers));
-  argv.push_back(scratch_key_);
-  argv.push_back(absl::StrCat(absl::ToInt64Milliseconds(kExpirySlack)));
-  argv.push_back(options_.key_prefix);
+  const int64_t slack_ms = absl::ToInt64Milliseconds(kExpirySlack);
+  std::vector<std::string> argv = {absl::StrCat(now_ms),
+                                   record ? "1" : "0",
+                                   "",  // the query count, below
+                                   absl::StrCat(counters::kExactMembers),
+                                   scratch_key_,
+                                   absl::StrCat(slack_ms),
+                                   options_.key_prefix,
+                                   ""};  // the window count, below
+  std::vector<int64_t> windows;          // distinct window lengths (ms), in first-use order
+  std::vector<std::string> query_args;
+  query_args.reserve(4 * queries.size());
   for (size_t i = 0; i < queries.size(); ++i) {
     const CounterQuery& q = queries[i];
     if (q.keys.empty()) continue;  // against the contract: unknown, alone
     absl::Duration window = std::clamp(q.window, counters::kMinWindow, counters::kMaxWindow);
     int64_t w = absl::ToInt64Milliseconds(window);
-    int64_t b = std::max<int64_t>(1, w / counters::kBucketsPerWindow);
+    size_t wi = std::find(windows.begin(), windows.end(), w) - windows.begin();
+    if (wi == windows.size()) {
+      // The window's numbers, as the script's header describes them.
+      windows.push_back(w);
+      int64_t b = std::max<int64_t>(1, w / counters::kBucketsPerWindow);
+      int64_t epoch = FloorDiv(now_ms, w + b);
+      std::string hash = absl::StrCat(options_.key_prefix, "w:", w, ":");
+      for (std::string& a : std::vector<std::string>{
+               absl::StrCat(w), absl::StrCat(b), absl::StrCat(FloorDiv(now_ms - w, b) + 1),
+               absl::StrCat(FloorDiv(now_ms, b)), absl::StrCat(hash, epoch),
+               absl::StrCat(hash, epoch - 1), absl::StrCat(hash, epoch - 2),
+               absl::StrCat((epoch + 2) * (w + b) - now_ms + slack_ms)}) {
+        argv.push_back(std::move(a));
+      }
+    }
     // Events count one series (the first key); distinct ones the union of all.
     size_t nk = q.distinct ? q.keys.size() : 1;
     for (size_t j = 0; j < nk; ++j) {
@@ -805,16 +854,17 @@ void RedisCounterStore::Impl::Count(absl::Time now, bool record,
       keys.push_back(absl::StrCat(Hex(reinterpret_cast<const unsigned char*>(h.data()), h.size()),
                                   ":", w, q.distinct ? ":m" : ":c"));
     }
-    argv.push_back(q.distinct ? "d" : "e");
-    argv.push_back(absl::StrCat(w));
-    argv.push_back(absl::StrCat(b));
-    argv.push_back(absl::StrCat(nk));
-    argv.push_back(q.distinct ? Digest(q.member) : std::string());
+    query_args.push_back(absl::StrCat(wi + 1));
+    query_args.push_back(q.distinct ? "d" : "e");
+    query_args.push_back(absl::StrCat(nk));
+    query_args.push_back(q.distinct ? Digest(q.member) : std::string());
     sent.push_back(i);
   }
   unknown_.fetch_add(queries.size() - sent.size(), std::memory_order_relaxed);
   if (sent.empty()) return;
   argv[2] = absl::StrCat(sent.size());
+  argv[7] = absl::StrCat(windows.size());
+  for (std::string& a : query_args) argv.push_back(std::move(a));
   std::vector<std::string> command;
   command.reserve(3 + keys.size() + argv.size());
   command.push_back("EVALSHA");

@@ -3,36 +3,53 @@
 //
 // One Count call is one round trip: a single EVALSHA of a Lua script (sent whole with EVAL
 // only when Redis answers NOSCRIPT, after a restart or SCRIPT FLUSH) that records the activity
-// and answers every query. Layout in Redis, for a series (key, window W) with bucket width
-// b = W / kBucketsPerWindow (in ms, rounded down) and H = the first 128 bits of SHA-256(key)
-// in hex (keys and members may be long URLs: Redis only ever sees fixed-size hashes):
-//   PREFIX H ":" W ":e"      HASH  bucket index -> events   (events; old buckets pruned)
-//   PREFIX H ":" W ":z"      ZSET  member hash -> last seen ms, the 65 most recent members
-//                            (older ones, in or out of the window, are dropped by rank)
-//   PREFIX H ":" W ":h:" i   HyperLogLog of the members seen in bucket i
-//   PREFIX H ":" W ":hu:" f ":" l   cached union of the HLL buckets f..l (above 64 members
-//                            only; the buckets before the current one no longer change, so
-//                            a call merges 2 HLLs per key, and ~60 once per bucket width)
-// Every key written gets PEXPIRE W + b + 10 s (the slack covers slow calls and clock skew), so
-// Redis holds only what the windows still need. Expiry is relative: the `now` given to Count
-// is never compared with Redis's clock.
+// and answers every query. A series (key, window W) has bucket width b = W / kBucketsPerWindow
+// (in ms, rounded down) and is named S = H ":" W ":c" (events) or H ":" W ":m" (distinct), H
+// the first 128 bits of SHA-256(key) in hex (keys and members may be long URLs: Redis only
+// ever sees fixed-size hashes). Layout in Redis:
+//   PREFIX "w:" W ":" E      HASH  series S -> its value (msgpack), for the epoch E =
+//                            floor(now / (W + b)); "~" marks the epoch's first write. A
+//                            series is written to the current epoch's hash and read from it
+//                            or, when absent, from the previous epoch's: older ones hold
+//                            nothing still in a window. The hash expires when the next epoch
+//                            ends (+ 10 s slack); the first write of an epoch UNLINKs the
+//                            hash of two epochs back (a big hash is freed in the background).
+//       events:   msgpack [bucket, count, bucket, count, ...], the buckets still in the window
+//       distinct: 24-byte records (16-byte member hash, last seen ms as a double), oldest
+//                 first: the 65 most recently seen members still in the window (a new member
+//                 past 65 replaces the oldest)
+//   PREFIX S ":h:" i         HyperLogLog of the members seen in bucket i, only for a series
+//                            that reached 65 members (its members then go into the buckets of
+//                            their last time; from then on every recorded member is added)
+//   PREFIX S ":hu:" f ":" l  cached union of the HLL buckets f..l (the buckets before the
+//                            current one no longer change, so a call merges 2 HLLs per key,
+//                            and ~60 once per bucket width)
+// HLL keys get PEXPIRE W + b + 10 s. Expiry is relative: the `now` given to Count is never
+// compared with Redis's clock. Why hashes of packed values: Redis spends its time per command
+// and per new key, not in the data, so a typical call (the default policy's actor.rate,
+// text.seen and text.similar: 8 series in 2 windows) makes 6 commands inside the script (an
+// HMGET of the current and of the previous epoch per window, an HSET per window) instead of
+// ~46, and creates no key.
 //
 // Counting (window (now - W, now], rounded to the bucket width as the contract allows: a
 // bucket counts when it starts after now - W):
 //   - events: the sum of the buckets in the window (+1 in a dry run);
-//   - distinct: the union of the in-window members of the query's ZSETs plus the current
-//     member. While that union holds at most kExactMembers (64) members it is exact: each ZSET
-//     keeps its 65 most recently seen members, so if a key has at most 64 members in the
-//     window they are all there, and if it has more its ZSET shows 65. Above, the answer is
-//     PFCOUNT of the union of the query's in-window HLL buckets (never less than the exact
-//     lower bound). A dry run above 64 adds one unless the member is among the in-window
-//     members of the ZSETs: a member seen long ago but not recently may count twice, an
-//     error of one, well within the estimate's.
+//   - distinct: the union of the in-window members of the query's series plus the current
+//     member. While every series of the query holds at most kExactMembers (64) members in the
+//     window it is exact (a union of such series is counted exactly even above 64): each keeps
+//     its 65 most recently seen members, so a series with at most 64 in the window has them
+//     all. Above, the answer is PFCOUNT of the union of the in-window HLL buckets of the
+//     series past the cap and of the members of the others (never less than the exact lower
+//     bound). A dry run above 64 adds one unless the member is among the in-window members of
+//     the series: a member seen long ago but not recently may count twice, an error of one,
+//     well within the estimate's.
 // A dry run writes no counts; above 64 members it may leave the ":hu:" cache, which only
-// holds what the buckets already hold. Script cost: O(keys x kExactMembers) per call, plus,
-// above 64 members, two HLL merges per key (~61 once per bucket width). The limits in
-// RedisOptions bound the keys. (A node whose clock lags by more than a bucket may add to a
-// bucket already cached: the estimate misses those members until the next bucket.)
+// holds what the buckets already hold. Script cost: O(keys x kExactMembers) Lua steps per call,
+// plus, above 64 members, an HLL update per series and two HLL merges per key (~61 once per
+// bucket width). The limits in RedisOptions bound the keys. Nodes should keep their clocks
+// within a bucket width: a node whose clock lags may add to a bucket already cached (the
+// estimate misses those members until the next bucket), and around an epoch change a lagging
+// node reads the previous epochs.
 //
 // Failures (Redis away, a timeout, an error reply): every value of the call is nullopt,
 // stats().unknown and stats().failures grow, the connection is dropped, and for
@@ -87,8 +104,8 @@ struct RedisOptions {
   int max_connections = 8;
   // Limits on one Count call (a policy's counters make a handful; batch callers more). A call
   // past them answers every query unknown (and counts as a failure) without asking Redis. The
-  // script's time grows with the keys: ~1 µs per event key and ~7 µs per distinct key in Redis,
-  // and above 64 members a distinct query merges its keys' ~61 HyperLogLog buckets each.
+  // script's time grows with the keys (a few µs of Lua per series in Redis, more for series
+  // near 65 members), and above 64 members a distinct query merges its keys' HyperLogLogs.
   // 1 to 65536 each.
   size_t max_queries_per_call = 4096;  // CounterQuery values
   size_t max_keys_per_call = 8192;     // keys over all its queries
