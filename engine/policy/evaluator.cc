@@ -933,12 +933,16 @@ std::string EntryWhere(const blocklist::Match& m) {
   return s;
 }
 
-RuleMatch Synthetic(std::string id, std::string reason, std::string field, std::string_view value) {
+// A synthetic match; its evidence "field = value" is capped at `max_evidence_bytes` like a
+// rule's (a domain may be 253 bytes long).
+RuleMatch MakeSynthetic(std::string id, std::string reason, std::string field,
+                        std::string_view value, size_t max_evidence_bytes) {
   RuleMatch m;
   m.rule_id = std::move(id);
   m.reason = std::move(reason);
   Evidence e;
-  e.text = absl::StrCat(field, " = ", std::string(value));
+  e.text = std::string(policy_internal::CapUtf8(absl::StrCat(field, " = ", std::string(value)),
+                                                max_evidence_bytes));
   e.field = std::move(field);
   m.evidence.push_back(std::move(e));
   return m;
@@ -978,6 +982,11 @@ Decision Evaluator::Decide(const Policy& policy, const Activity& activity,
                            const RequestFacts& facts, absl::Time now,
                            std::span<const std::optional<double>> counter_values) {
   Impl& s = *impl_;
+  const auto Synthetic = [&s](std::string id, std::string reason, std::string field,
+                              std::string_view value) {
+    return MakeSynthetic(std::move(id), std::move(reason), std::move(field), value,
+                         s.options.max_evidence_bytes);
+  };
   const auto* pi = dynamic_cast<const PolicyImpl*>(&policy);
   if (pi == nullptr) {
     Decision d;

@@ -479,6 +479,21 @@ rule lang { when language != "en" then flag }
   EXPECT_TRUE(d.matches.empty()) << DecisionString(d);
 }
 
+TEST_F(EvaluatorTest, SyntheticEvidenceIsCappedLikeARules) {
+  // A 250-byte actor domain (a valid name: labels of 63 bytes at most).
+  std::string domain;
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&domain, std::string(58, 'a' + i), ".");
+  domain += "spam.example";
+  ASSERT_GT(domain.size(), 241u);
+  auto p = Compile("blocklist \"blocks.txt\"\n", {{"blocks.txt", "spam.example\n"}});
+  ASSERT_NE(p, nullptr);
+  Decision d = Eval(*p, CreateNote(absl::StrCat("https://", domain, "/u"), "hi"));
+  ASSERT_EQ(Ids(d), std::vector<std::string>{"blocklist:suspend"});
+  ASSERT_EQ(d.matches[0].evidence.size(), 1u);
+  EXPECT_LE(d.matches[0].evidence[0].text.size(), EvaluatorOptions{}.max_evidence_bytes);
+  EXPECT_EQ(d.matches[0].evidence[0].text.substr(0, 15), "actor.domain = ");
+}
+
 // ---------------------------------------------------------------------------------------
 // Counters
 
