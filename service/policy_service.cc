@@ -56,6 +56,9 @@ const absl::Status& Overloaded() {
   return *status;
 }
 
+// How far in the future a request's received_at may be for the counters (see DecideRequest).
+constexpr absl::Duration kMaxReceivedAtSkew = absl::Minutes(5);
+
 StatVerdict ToStat(fedwall::v1::Verdict v) {
   switch (v) {
     case fedwall::v1::VERDICT_FLAG: return StatVerdict::kFlag;
@@ -90,7 +93,10 @@ ItemOutcome DecideRequest(WorkerPool::Worker& worker, const Policy& policy,
   const absl::Time now = EffectiveNow(facts, absl::Now());
   worker.counter_values.clear();
   if (counters != nullptr && !policy.counters().empty()) {
-    counters::Count(*counters, policy.counters(), *activity, now, !request.dry_run(),
+    // A received_at from the caller is trusted for replays (the past), but not far in the
+    // future: a skewed clock would restart shared series for everyone.
+    const absl::Time count_at = std::min(now, absl::Now() + kMaxReceivedAtSkew);
+    counters::Count(*counters, policy.counters(), *activity, count_at, !request.dry_run(),
                     &worker.counter_values);
   }
   Decision decision =

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/match/unicode_props.h"
 
@@ -97,17 +98,19 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// "scam.example", "scam.example/y", "Example.COM.": a link written without its scheme. The
-// last label must be letters only, two or more (so "e.g." and "3.14" stay words).
-bool LooksLikeDomainOrUrl(std::string_view token) {
-  size_t end = token.find('/');
-  std::string_view host = token.substr(0, end);
+// "scam.example/y", "Example.COM/x": a link written without its scheme, with a path; or a bare
+// host that is one of the activity's link domains. The last label must be letters only, two
+// or more (so "e.g." and "3.14" stay words); "free.crypto.now" without a path stays words, so
+// joining words with dots does not hide a text.
+bool IsBareLink(std::string_view token, const absl::flat_hash_set<std::string_view>& domains) {
+  const size_t slash = token.find('/');
+  std::string_view host = token.substr(0, slash);
   while (!host.empty() && (host.back() == '.' || host.back() == ',' || host.back() == '!' ||
                            host.back() == '?' || host.back() == ':' || host.back() == ';' ||
                            host.back() == ')')) {
     host.remove_suffix(1);
   }
-  size_t dot = host.rfind('.');
+  const size_t dot = host.rfind('.');
   if (dot == std::string_view::npos || dot == 0) return false;
   std::string_view tld = host.substr(dot + 1);
   if (tld.size() < 2) return false;
@@ -118,28 +121,56 @@ bool LooksLikeDomainOrUrl(std::string_view token) {
     unsigned char u = static_cast<unsigned char>(c);
     if (!std::isalnum(u) && c != '.' && c != '-' && u < 0x80) return false;
   }
-  return true;
+  if (host.find("..") != std::string_view::npos) return false;
+  return slash != std::string_view::npos ||
+         domains.contains(host);
 }
 
-// A whitespace-separated token that is a mention, a hashtag or a link.
-bool IsDroppedToken(std::string_view token, const Activity& activity) {
-  // Leading punctuation such as "(" or a quote does not hide a mention or a link.
-  size_t i = 0;
-  while (i < token.size() && static_cast<unsigned char>(token[i]) < 0x80 &&
-         !std::isalnum(static_cast<unsigned char>(token[i])) && token[i] != '@' &&
-         token[i] != '#') {
-    ++i;
+// A byte that can be part of a URL's path, query or fragment (printable ASCII but <>"'`{}|\^).
+bool IsUrlByte(unsigned char u) {
+  if (u <= 0x20 || u >= 0x7f) return false;
+  switch (u) {
+    case '<': case '>': case '"': case '\'': case '`': case '{': case '}': case '|':
+    case '\\': case '^':
+      return false;
+    default:
+      return true;
   }
-  token.remove_prefix(i);
-  if (token.empty()) return false;
-  if (token[0] == '@' || token[0] == '#') return true;
-  if (token.find("://") != std::string_view::npos) return true;
-  if (StartsWith(token, "www.")) return true;
-  if (LooksLikeDomainOrUrl(token)) return true;
-  for (const std::string& domain : activity.link_domains) {
-    if (!domain.empty() && StartsWith(token, domain)) return true;
+}
+
+// Where the mention, hashtag or link starting at `i` of `token` ends; `i` when none starts
+// there. A mention is '@' and the characters of a handle (letters, digits, marks, "_.-@"), a
+// hashtag '#' and letters, digits, marks or '_', a link "http://", "https://" or "www." and
+// URL bytes. Whatever follows (an em dash and more words) is read as words again.
+size_t SkipMarked(std::string_view token, size_t i) {
+  const unsigned char first = static_cast<unsigned char>(token[i]);
+  const bool mention = first == '@';
+  const bool hashtag = first == '#';
+  if (mention || hashtag) {
+    size_t j = i + 1;
+    while (j < token.size()) {
+      const unsigned char u = static_cast<unsigned char>(token[j]);
+      if (u < 0x80) {
+        if (std::isalnum(u) || u == '_' || (mention && (u == '.' || u == '-' || u == '@'))) {
+          ++j;
+          continue;
+        }
+        break;
+      }
+      char32_t c = 0;
+      const size_t n = match::internal::DecodeUtf8(token, j, &c);
+      if (n == 0 || !match::internal::IsWordChar(c)) break;
+      j += n;
+    }
+    return j;
   }
-  return false;
+  const std::string_view rest = token.substr(i);
+  if (StartsWith(rest, "http://") || StartsWith(rest, "https://") || StartsWith(rest, "www.")) {
+    size_t j = i;
+    while (j < token.size() && IsUrlByte(static_cast<unsigned char>(token[j]))) ++j;
+    return j;
+  }
+  return i;
 }
 
 bool IsSpace(char c) {
@@ -153,15 +184,31 @@ void CounterTextInto(const Activity& activity, std::string* out_text) {
   std::string& out = *out_text;
   out.clear();
   out.reserve(text.size());
+  // The link domains, for bare hosts (bounded by the parser's array limits).
+  absl::flat_hash_set<std::string_view> link_domains;
+  for (const std::string& d : activity.link_domains) {
+    if (!d.empty()) link_domains.insert(d);
+  }
   size_t words = 0;
+  size_t tokens = 0;
   size_t pos = 0;
-  while (pos < text.size() && words < kMaxCounterWords) {
+  while (pos < text.size() && words < kMaxCounterWords && tokens < kMaxCounterTokens) {
     while (pos < text.size() && IsSpace(text[pos])) ++pos;
     size_t end = pos;
     while (end < text.size() && !IsSpace(text[end])) ++end;
     std::string_view token = text.substr(pos, end - pos);
     pos = end;
-    if (token.empty() || IsDroppedToken(token, activity)) continue;
+    if (token.empty()) continue;
+    ++tokens;
+    if (token.find('.') != std::string_view::npos) {
+      // Leading punctuation such as "(" does not hide a bare link.
+      size_t lead = 0;
+      while (lead < token.size() && static_cast<unsigned char>(token[lead]) < 0x80 &&
+             !std::isalnum(static_cast<unsigned char>(token[lead]))) {
+        ++lead;
+      }
+      if (IsBareLink(token.substr(lead), link_domains)) continue;
+    }
     // Words: runs of letters, marks and digits; a character of a script written without
     // spaces (Han, Kana, Thai, ...) is a word of its own.
     size_t i = 0;
@@ -177,6 +224,14 @@ void CounterTextInto(const Activity& activity, std::string* out_text) {
     };
     while (i < token.size()) {
       const unsigned char u = static_cast<unsigned char>(token[i]);
+      if (word_start == std::string_view::npos && (u == '@' || u == '#' || u == 'h' || u == 'w')) {
+        // Not inside a word: a mention, hashtag or link may start here.
+        const size_t skip = SkipMarked(token, i);
+        if (skip > i) {
+          i = skip;
+          continue;
+        }
+      }
       if (u < 0x80) {  // ASCII (most text): a letter or digit is a word character of no
                        // spaceless script, as IsWordChar and IsSpacelessScript say
         if ((u >= '0' && u <= '9') || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z')) {
@@ -214,6 +269,7 @@ void CounterTextInto(const Activity& activity, std::string* out_text) {
 
 // KeysFor into `*keys`, reusing its strings' capacity; `*text` is scratch for the counter text.
 void KeysInto(const Activity& activity, bool with_bands, ActivityKeys* keys, std::string* text) {
+  keys->id.assign(activity.id);
   keys->actor.assign(activity.actor);
   keys->actor_domain.assign(activity.actor_domain);
   keys->counts_text = false;
@@ -280,13 +336,17 @@ size_t PlanInto(std::span<const CounterRef> refs, const ActivityKeys& keys, Coun
       case CounterKind::kTextSeen:
       case CounterKind::kTextSeenDomains: {
         const bool domains = ref.kind == CounterKind::kTextSeenDomains;
-        // Without an actor (or its domain) the activity still counts once, as an anonymous
-        // member of its own.
+        // Without an actor (or its domain) the activity still counts, once per activity id, as
+        // a member of its own.
         const std::string& member = domains ? keys.actor_domain : keys.actor;
         q.distinct = true;
         q.keys.resize(1);
         SetKey(&q.keys[0], domains ? "td:" : "ts:", keys.text_digest);
-        q.member.assign(member.empty() ? std::string_view("-") : std::string_view(member));
+        if (member.empty()) {
+          SetKey(&q.member, "id:", keys.id);
+        } else {
+          q.member.assign(member);
+        }
         break;
       }
       case CounterKind::kTextSimilar:
@@ -300,8 +360,11 @@ size_t PlanInto(std::span<const CounterRef> refs, const ActivityKeys& keys, Coun
           SetKey(&q.keys[static_cast<size_t>(b)], std::string_view(prefix, 4),
                  std::string_view(reinterpret_cast<const char*>(&band), sizeof band));
         }
-        q.member.assign(keys.actor.empty() ? std::string_view("-")
-                                           : std::string_view(keys.actor));
+        if (keys.actor.empty()) {
+          SetKey(&q.member, "id:", keys.id);
+        } else {
+          q.member.assign(keys.actor);
+        }
         break;
     }
     plan->query_of[i] = static_cast<int>(n);

@@ -75,9 +75,10 @@ std::string CounterRefName(const CounterRef& ref);
 
 inline constexpr int kSimilarBands = 6;
 inline constexpr int kSimilarRows = 5;
-// Words beyond this many are not read into the counter text (bounds the cost of a huge text;
-// the first words decide).
+// Words beyond this many are not read into the counter text, nor white-space separated
+// tokens beyond kMaxCounterTokens (bounds the cost of a huge text; the first words decide).
 inline constexpr size_t kMaxCounterWords = 2000;
+inline constexpr size_t kMaxCounterTokens = 8000;
 
 // The counter text of an activity ("" when it has none): see the header comment.
 std::string CounterText(const Activity& activity);
@@ -87,6 +88,7 @@ std::array<uint64_t, kSimilarBands> SimilarityBands(std::string_view counter_tex
 
 // What one activity contributes to the counters.
 struct ActivityKeys {
+  std::string id;            // the activity's id: the member of an activity without actor
   std::string actor;         // "" when the activity has none
   std::string actor_domain;  // "" when none
   bool counts_text = false;  // Create/Update with a non-empty counter text

@@ -71,6 +71,47 @@ TEST(CountersTest, CounterTextFoldsLikeRulesAndSplitsSpacelessScripts) {
   EXPECT_EQ(CounterText(Note("https://a.example/u", "@x #y https://z.example/")), "");
 }
 
+TEST(CountersTest, WordsJoinedToAMentionTagOrLinkStillCount) {
+  // Only the mention, hashtag or link is removed: what is glued to it is read as words, so a
+  // wave cannot hide its text by joining it to a mention.
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "@alice—free—crypto—giveaway—now")),
+            "free crypto giveaway now");
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "#win:free,crypto,giveaway,now")),
+            "free crypto giveaway now");
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "https://x.example/a—free crypto")),
+            "free crypto");
+  // Dots between words are not a domain unless there is a path or it is a link's host.
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "free.crypto.giveaway.now")),
+            "free crypto giveaway now");
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "wait...what is this")),
+            "wait what is this");
+  EXPECT_EQ(CounterText(Note("https://a.example/u",
+                             R"(see <a href=\"https://scam.example/x\">scam.example</a> now)")),
+            "see now");
+  // An e-mail address and words with '@' or '#' inside stay words.
+  EXPECT_EQ(CounterText(Note("https://a.example/u", "mail me@home c#sharp")),
+            "mail me home c sharp");
+}
+
+TEST(CountersTest, ManyLinkDomainsAndSymbolTokensCostLinearTime) {
+  // A document with thousands of links and tens of thousands of tokens without words (the
+  // shape that once made each token check every link domain): the token bound and the set of
+  // link domains keep it linear and bounded.
+  std::string html;
+  for (int i = 0; i < 3000; ++i) {
+    absl::StrAppend(&html, R"(<a href=\"https://d)", i, R"(.example/\">x</a> )");
+  }
+  for (int i = 0; i < 40000; ++i) absl::StrAppend(&html, "\u2603 ");
+  html += "tail words";
+  const Activity a = Note("https://a.example/u", html);
+  ASSERT_GE(a.link_domains.size(), 1000u);
+  const absl::Time start = absl::Now();
+  std::string text = CounterText(a);
+  EXPECT_EQ(text.substr(0, 1), "x");
+  // Generous: linear work on ~200 KB is milliseconds; the quadratic form took seconds.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
 TEST(CountersTest, OnlyCreateAndUpdateWithTextCountAsText) {
   EXPECT_TRUE(KeysFor(Note("https://a.example/u", "hello")).counts_text);
   EXPECT_TRUE(KeysFor(Note("https://a.example/u", "hello", "Update")).counts_text);

@@ -486,12 +486,12 @@ std::string RedactedUrl(std::string_view input) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
   const size_t start = scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  if (end == std::string::npos) end = url.size();
-  const std::string_view authority = std::string_view(url).substr(start, end - start);
-  const size_t at = authority.rfind('@');
+  // The last '@' ends the user-info, as the Redis URL parser reads it (a password may hold
+  // '/', '?' or '#'); hiding too much is harmless, showing a password is not.
+  const std::string_view rest = std::string_view(url).substr(start);
+  const size_t at = rest.rfind('@');
   if (at == std::string_view::npos) return url;
-  const size_t colon = authority.substr(0, at).find(':');
+  const size_t colon = rest.substr(0, at).find(':');
   if (colon == std::string_view::npos) return url;
   return absl::StrCat(url.substr(0, start + colon + 1), "***", url.substr(start + at));
 }
@@ -670,7 +670,7 @@ absl::Status ServiceConfig::Validate() const {
         "store.path must not be empty (use \":memory:\" for a store that is not kept)");
   }
   if (state != "memory" && !HasPrefix(state, "redis://") && !HasPrefix(state, "unix://")) {
-    errors.push_back(absl::StrCat("state.url: ", Quote(state),
+    errors.push_back(absl::StrCat("state.url: ", Quote(RedactedUrl(state)),
                                   " is neither \"memory\" nor a redis:// URL"));
   }
   if (errors.empty()) return absl::OkStatus();

@@ -235,6 +235,7 @@ TEST(ConfigTest, RedactedUrlHidesPasswords) {
   EXPECT_EQ(RedactedUrl("postgresql://u:a@b@db/x?password=p&x=1"),
             "postgresql://u:***@db/x?password=***&x=1");
   EXPECT_EQ(RedactedUrl("postgresql://fedwall@db/fedwall"), "postgresql://fedwall@db/fedwall");
+  EXPECT_EQ(RedactedUrl("redis://:pa/ss?x#y@10.0.0.5:6379/0"), "redis://:***@10.0.0.5:6379/0");
   EXPECT_EQ(RedactedUrl("fedwall.db"), "fedwall.db");
   EXPECT_EQ(RedactedUrl("memory"), "memory");
 }
@@ -479,6 +480,8 @@ TEST(ConfigTest, ValidateRanges) {
       {[](ServiceConfig& c) { c.store = ":memory:"; }, ""},
       {[](ServiceConfig& c) { c.store = "postgresql://db/fedwall"; }, ""},
       {[](ServiceConfig& c) { c.state = "redis://127.0.0.1:6379/0"; }, ""},
+      {[](ServiceConfig& c) { c.state = "rediss://:secret@x"; },
+       "state.url: \"rediss://:***@x\" is neither"},
       {[](ServiceConfig& c) { c.state = "memcached://x"; },
        "state.url: \"memcached://x\" is neither \"memory\" nor a redis:// URL"},
   };
