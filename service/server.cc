@@ -107,10 +107,6 @@ class ServerImpl final : public Server {
   absl::Notification stop_sync_;
 };
 
-bool IsSharedStore(const std::string& store) {
-  return absl::StartsWith(store, "postgresql://") || absl::StartsWith(store, "postgres://");
-}
-
 absl::Status ServerImpl::Init() {
   if (absl::Status s = config_.Validate(); !s.ok()) return s;
   // An admin port on the network without a token: refused before anything is opened.
@@ -207,7 +203,7 @@ absl::Status ServerImpl::Init() {
       policies_.get(), pool_.get(), flags_.get(), &stats_, counter_store_.get(), limits);
   admin_ops_ = std::make_unique<AdminOps>(policies_.get(), store_.get());
   admin_ops_->NoteLoadedBlocks(*blocks);
-  if (IsSharedStore(config_.store)) {
+  if (store::IsPostgresUrl(config_.store)) {
     // Blocks other nodes make through their AdminService reach this node's policy.
     block_sync_ = std::thread([this] {
       while (!stop_sync_.WaitForNotificationWithTimeout(config_.store_sync_interval)) {

@@ -38,6 +38,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -60,6 +61,24 @@ struct CounterQuery {
   std::string member;  // distinct: what the current activity adds (an actor, a domain)
   absl::Duration window = absl::Hours(1);
 };
+
+// Shorthands (tests and benchmarks): an event query on one key, and a distinct query on the
+// union of `keys`.
+inline CounterQuery EventQuery(std::string key, absl::Duration window = absl::Hours(1)) {
+  CounterQuery q;
+  q.keys.push_back(std::move(key));
+  q.window = window;
+  return q;
+}
+inline CounterQuery DistinctQuery(std::vector<std::string> keys, std::string member,
+                                  absl::Duration window = absl::Hours(1)) {
+  CounterQuery q;
+  q.distinct = true;
+  q.keys = std::move(keys);
+  q.member = std::move(member);
+  q.window = window;
+  return q;
+}
 
 // How a store is doing, for GetStats and /metrics.
 struct CounterStoreStats {

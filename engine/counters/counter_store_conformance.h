@@ -100,22 +100,6 @@ class CounterStoreConformance : public ::testing::TestWithParam<StoreFactory> {
     return GetParam().base_time + offset;
   }
 
-  static CounterQuery Event(std::string key, absl::Duration window) {
-    CounterQuery q;
-    q.distinct = false;
-    q.keys = {std::move(key)};
-    q.window = window;
-    return q;
-  }
-  static CounterQuery Distinct(std::vector<std::string> keys, std::string member,
-                               absl::Duration window) {
-    CounterQuery q;
-    q.distinct = true;
-    q.keys = std::move(keys);
-    q.member = std::move(member);
-    q.window = window;
-    return q;
-  }
 
   // Every answer of one Count call; a failure (recorded, -1 returned) for an unknown value.
   static std::vector<double> CountOn(CounterStore& store, absl::Time now, bool record,
@@ -135,11 +119,11 @@ class CounterStoreConformance : public ::testing::TestWithParam<StoreFactory> {
     return v.empty() ? -1 : v[0];
   }
   double Ev(const std::string& key, absl::Duration window, absl::Time now, bool record = true) {
-    return One(Event(key, window), now, record);
+    return One(EventQuery(key, window), now, record);
   }
   double Dist(std::vector<std::string> keys, const std::string& member, absl::Duration window,
               absl::Time now, bool record = true) {
-    return One(Distinct(std::move(keys), member, window), now, record);
+    return One(DistinctQuery(std::move(keys), member, window), now, record);
   }
 
   static void ExpectEstimate(double value, double truth) {
@@ -159,8 +143,8 @@ TEST_P(CounterStoreConformance, FirstEventAndFirstMemberCountOne) {
 
 TEST_P(CounterStoreConformance, ValuesAreResizedToTheQueries) {
   std::vector<std::optional<double>> values(7, 42.0);
-  std::vector<CounterQuery> qs = {Event("r1", absl::Minutes(5)),
-                                  Distinct({"r2"}, "m", absl::Minutes(5))};
+  std::vector<CounterQuery> qs = {EventQuery("r1", absl::Minutes(5)),
+                                  DistinctQuery({"r2"}, "m", absl::Minutes(5))};
   store_->Count(T(), true, qs, &values);
   ASSERT_EQ(values.size(), 2u);
   EXPECT_EQ(values[0], 1.0);
@@ -335,8 +319,8 @@ TEST_P(CounterStoreConformance, ManyKeys) {
   auto batch_for = [](int round) {
     std::vector<CounterQuery> batch;
     for (int i = 0; i < kKeys; ++i) {
-      batch.push_back(Event(absl::StrCat("actor-", i), absl::Minutes(10)));
-      batch.push_back(Distinct({absl::StrCat("text-", i)}, absl::StrCat("actor-", i + round),
+      batch.push_back(EventQuery(absl::StrCat("actor-", i), absl::Minutes(10)));
+      batch.push_back(DistinctQuery({absl::StrCat("text-", i)}, absl::StrCat("actor-", i + round),
                                absl::Minutes(10)));
     }
     return batch;
@@ -354,10 +338,10 @@ TEST_P(CounterStoreConformance, ManyKeys) {
 
 TEST_P(CounterStoreConformance, BatchAnswersFollowQueryOrder) {
   std::vector<CounterQuery> qs = {
-      Event("b-rate", absl::Minutes(10)),
-      Distinct({"b-seen"}, "alice", absl::Hours(1)),
-      Event("b-rate2", absl::Hours(1)),
-      Distinct({"b-s1", "b-s2"}, "alice", absl::Hours(1)),
+      EventQuery("b-rate", absl::Minutes(10)),
+      DistinctQuery({"b-seen"}, "alice", absl::Hours(1)),
+      EventQuery("b-rate2", absl::Hours(1)),
+      DistinctQuery({"b-s1", "b-s2"}, "alice", absl::Hours(1)),
   };
   EXPECT_EQ(CountOn(*store_, T(), true, qs), (std::vector<double>{1, 1, 1, 1}));
   qs[1].member = "bob";
@@ -376,8 +360,8 @@ TEST_P(CounterStoreConformance, DeterministicWithExplicitTimes) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       now += absl::Seconds(static_cast<int64_t>((x >> 33) % 20));
       std::vector<CounterQuery> qs = {
-          Event(absl::StrCat("a", (x >> 40) % 5), absl::Minutes(5)),
-          Distinct({absl::StrCat("t", (x >> 45) % 3)}, absl::StrCat("m", (x >> 50) % 40),
+          EventQuery(absl::StrCat("a", (x >> 40) % 5), absl::Minutes(5)),
+          DistinctQuery({absl::StrCat("t", (x >> 45) % 3)}, absl::StrCat("m", (x >> 50) % 40),
                    absl::Minutes(30)),
       };
       for (double v : CountOn(store, now, (x >> 60) % 4 != 0, qs)) answers.push_back(v);
@@ -392,8 +376,8 @@ TEST_P(CounterStoreConformance, DeterministicWithExplicitTimes) {
 }
 
 TEST_P(CounterStoreConformance, StatsCountQueries) {
-  std::vector<CounterQuery> qs = {Event("s1", absl::Minutes(1)),
-                                  Distinct({"s2", "s3"}, "m", absl::Minutes(1))};
+  std::vector<CounterQuery> qs = {EventQuery("s1", absl::Minutes(1)),
+                                  DistinctQuery({"s2", "s3"}, "m", absl::Minutes(1))};
   CountOn(*store_, T(), true, qs);
   CountOn(*store_, T(), false, qs);
   CounterStoreStats s = store_->stats();

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,7 +103,27 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 // host that is one of the activity's link domains. The last label must be letters only, two
 // or more (so "e.g." and "3.14" stay words); "free.crypto.now" without a path stays words, so
 // joining words with dots does not hide a text.
-bool IsBareLink(std::string_view token, const absl::flat_hash_set<std::string_view>& domains) {
+// The activity's link domains as a set, built on first use: most texts never ask (the check
+// runs only for a dotted token without a path), so most activities allocate nothing here.
+class LinkDomains {
+ public:
+  explicit LinkDomains(const Activity& activity) : activity_(activity) {}
+  bool Contains(std::string_view host) {
+    if (!set_.has_value()) {
+      set_.emplace();
+      for (const std::string& d : activity_.link_domains) {
+        if (!d.empty()) set_->insert(d);
+      }
+    }
+    return set_->contains(host);
+  }
+
+ private:
+  const Activity& activity_;
+  std::optional<absl::flat_hash_set<std::string_view>> set_;
+};
+
+bool IsBareLink(std::string_view token, LinkDomains& domains) {
   const size_t slash = token.find('/');
   std::string_view host = token.substr(0, slash);
   while (!host.empty() && (host.back() == '.' || host.back() == ',' || host.back() == '!' ||
@@ -122,8 +143,7 @@ bool IsBareLink(std::string_view token, const absl::flat_hash_set<std::string_vi
     if (!std::isalnum(u) && c != '.' && c != '-' && u < 0x80) return false;
   }
   if (host.find("..") != std::string_view::npos) return false;
-  return slash != std::string_view::npos ||
-         domains.contains(host);
+  return slash != std::string_view::npos || domains.Contains(host);
 }
 
 // A byte that can be part of a URL's path, query or fragment (printable ASCII but <>"'`{}|\^).
@@ -184,11 +204,7 @@ void CounterTextInto(const Activity& activity, std::string* out_text) {
   std::string& out = *out_text;
   out.clear();
   out.reserve(text.size());
-  // The link domains, for bare hosts (bounded by the parser's array limits).
-  absl::flat_hash_set<std::string_view> link_domains;
-  for (const std::string& d : activity.link_domains) {
-    if (!d.empty()) link_domains.insert(d);
-  }
+  LinkDomains link_domains(activity);  // for bare hosts (bounded by the parser's limits)
   size_t words = 0;
   size_t tokens = 0;
   size_t pos = 0;

@@ -42,22 +42,6 @@ namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'699'992'000);
 
-CounterQuery Event(std::string key, absl::Duration window) {
-  CounterQuery q;
-  q.keys = {std::move(key)};
-  q.window = window;
-  return q;
-}
-
-CounterQuery Distinct(std::vector<std::string> keys, std::string member, absl::Duration window) {
-  CounterQuery q;
-  q.distinct = true;
-  q.keys = std::move(keys);
-  q.member = std::move(member);
-  q.window = window;
-  return q;
-}
-
 // The five counters of one activity.
 std::vector<CounterQuery> ActivityQueries(std::mt19937_64& rng) {
   const uint64_t actor = rng() % 100'000;
@@ -72,11 +56,11 @@ std::vector<CounterQuery> ActivityQueries(std::mt19937_64& rng) {
     bands.push_back(absl::StrCat("band", b, ":", spam ? text % 10 : text));
   }
   return {
-      Event(absl::StrCat("rate:", actor_id), absl::Minutes(10)),
-      Event(absl::StrCat("drate:", domain_id), absl::Hours(1)),
-      Distinct({absl::StrCat("seen:", text)}, actor_id, absl::Hours(1)),
-      Distinct({absl::StrCat("seend:", text)}, domain_id, absl::Hours(1)),
-      Distinct(std::move(bands), actor_id, absl::Hours(1)),
+      EventQuery(absl::StrCat("rate:", actor_id), absl::Minutes(10)),
+      EventQuery(absl::StrCat("drate:", domain_id), absl::Hours(1)),
+      DistinctQuery({absl::StrCat("seen:", text)}, actor_id, absl::Hours(1)),
+      DistinctQuery({absl::StrCat("seend:", text)}, domain_id, absl::Hours(1)),
+      DistinctQuery(std::move(bands), actor_id, absl::Hours(1)),
   };
 }
 
@@ -149,7 +133,7 @@ void RunSingle(benchmark::State& state, const std::vector<CounterQuery>& queries
 void BM_EventQuery(benchmark::State& state) {
   std::vector<CounterQuery> qs;
   for (int k = 0; k < 10'000; ++k)
-    qs.push_back(Event(absl::StrCat("rate:actor", k), absl::Minutes(10)));
+    qs.push_back(EventQuery(absl::StrCat("rate:actor", k), absl::Minutes(10)));
   RunSingle(state, qs, true);
 }
 BENCHMARK(BM_EventQuery);
@@ -158,7 +142,7 @@ void BM_DistinctSmall(benchmark::State& state) {
   std::vector<CounterQuery> qs;
   for (int k = 0; k < 10'000; ++k) {
     qs.push_back(
-        Distinct({absl::StrCat("seen:", k % 2'000)}, absl::StrCat("actor", k), absl::Hours(1)));
+        DistinctQuery({absl::StrCat("seen:", k % 2'000)}, absl::StrCat("actor", k), absl::Hours(1)));
   }
   RunSingle(state, qs, true);
 }
@@ -168,7 +152,7 @@ BENCHMARK(BM_DistinctSmall);
 void BM_DistinctBig(benchmark::State& state) {
   std::vector<CounterQuery> qs;
   for (int k = 0; k < 10'000; ++k) {
-    qs.push_back(Distinct({"seen:viral"}, absl::StrCat("actor", k), absl::Hours(1)));
+    qs.push_back(DistinctQuery({"seen:viral"}, absl::StrCat("actor", k), absl::Hours(1)));
   }
   RunSingle(state, qs, true);
 }
@@ -180,7 +164,7 @@ void BM_SimilarUnionBig(benchmark::State& state) {
   for (int b = 0; b < 6; ++b) bands.push_back(absl::StrCat("band", b, ":viral"));
   std::vector<CounterQuery> qs;
   for (int k = 0; k < 10'000; ++k) {
-    qs.push_back(Distinct(bands, absl::StrCat("actor", k), absl::Hours(1)));
+    qs.push_back(DistinctQuery(bands, absl::StrCat("actor", k), absl::Hours(1)));
   }
   RunSingle(state, qs, true);
 }

@@ -41,23 +41,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'699'992'000);
 
-CounterQuery Event(std::string key, absl::Duration window = absl::Hours(1)) {
-  CounterQuery q;
-  q.keys = {std::move(key)};
-  q.window = window;
-  return q;
-}
-
-CounterQuery Distinct(std::vector<std::string> keys, std::string member,
-                      absl::Duration window = absl::Hours(1)) {
-  CounterQuery q;
-  q.distinct = true;
-  q.keys = std::move(keys);
-  q.member = std::move(member);
-  q.window = window;
-  return q;
-}
-
 std::optional<double> CountOne(CounterStore& store, const CounterQuery& q, absl::Time now,
                                bool record = true) {
   std::vector<std::optional<double>> values;
@@ -73,9 +56,9 @@ TEST(MemoryCounterStoreTest, InvalidQueriesAreUnknown) {
   MemoryCounterStore store;
   std::vector<CounterQuery> qs(4);
   qs[0].keys = {};                                    // no key
-  qs[1] = Event("k", absl::ZeroDuration());           // below 1 s
-  qs[2] = Event("k", kMaxWindow + absl::Seconds(1));  // above 7 d
-  qs[3] = Event("k", absl::Seconds(1));               // fine
+  qs[1] = EventQuery("k", absl::ZeroDuration());           // below 1 s
+  qs[2] = EventQuery("k", kMaxWindow + absl::Seconds(1));  // above 7 d
+  qs[3] = EventQuery("k", absl::Seconds(1));               // fine
   qs[3].window = -absl::Hours(1);                     // negative
   std::vector<std::optional<double>> values;
   store.Count(kT0, true, qs, &values);
@@ -85,16 +68,16 @@ TEST(MemoryCounterStoreTest, InvalidQueriesAreUnknown) {
   EXPECT_EQ(s.queries, 4u);
   EXPECT_EQ(s.unknown, 4u);
   EXPECT_EQ(s.series, 0u);
-  EXPECT_EQ(CountOne(store, Event("k", kMinWindow), kT0), 1.0);
-  EXPECT_EQ(CountOne(store, Event("k", kMaxWindow), kT0), 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", kMinWindow), kT0), 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", kMaxWindow), kT0), 1.0);
 }
 
 TEST(MemoryCounterStoreTest, DryRunCreatesNothing) {
   MemoryCounterStore store;
   const uint64_t empty_bytes = store.stats().memory_bytes;
   for (int i = 0; i < 100; ++i) {
-    EXPECT_EQ(CountOne(store, Event(absl::StrCat("e", i)), kT0, false), 1.0);
-    EXPECT_EQ(CountOne(store, Distinct({absl::StrCat("d", i)}, "m"), kT0, false), 1.0);
+    EXPECT_EQ(CountOne(store, EventQuery(absl::StrCat("e", i)), kT0, false), 1.0);
+    EXPECT_EQ(CountOne(store, DistinctQuery({absl::StrCat("d", i)}, "m"), kT0, false), 1.0);
   }
   EXPECT_EQ(store.stats().series, 0u);
   EXPECT_EQ(store.stats().memory_bytes, empty_bytes);
@@ -103,7 +86,7 @@ TEST(MemoryCounterStoreTest, DryRunCreatesNothing) {
 TEST(MemoryCounterStoreTest, StatsTrackSeriesAndMemory) {
   MemoryCounterStore store;
   const uint64_t empty_bytes = store.stats().memory_bytes;
-  for (int i = 0; i < 1000; ++i) CountOne(store, Event(absl::StrCat("e", i)), kT0);
+  for (int i = 0; i < 1000; ++i) CountOne(store, EventQuery(absl::StrCat("e", i)), kT0);
   CounterStoreStats s = store.stats();
   EXPECT_EQ(s.series, 1000u);
   EXPECT_EQ(s.evicted, 0u);
@@ -130,7 +113,7 @@ TEST(MemoryCounterStoreTest, EventRoundingStaysWithinOneBucket) {
         if (t > now - window) ++high;
         if (t > now - (window - bucket)) ++low;
       }
-      std::optional<double> v = CountOne(store, Event("k", window), now);
+      std::optional<double> v = CountOne(store, EventQuery("k", window), now);
       ASSERT_TRUE(v.has_value());
       ASSERT_GE(*v, low + 1) << i;
       ASSERT_LE(*v, high + 1) << i;
@@ -163,7 +146,7 @@ TEST(MemoryCounterStoreTest, DistinctExactModeMatchesModel) {
       }
     }
     const bool record = rng() % 5 != 0;
-    std::optional<double> v = CountOne(store, Distinct(keys, member, window), now, record);
+    std::optional<double> v = CountOne(store, DistinctQuery(keys, member, window), now, record);
     ASSERT_EQ(v, static_cast<double>(expected.size())) << i;
     if (record) {
       for (const std::string& k : keys) seen.push_back({k, member, now});
@@ -174,24 +157,24 @@ TEST(MemoryCounterStoreTest, DistinctExactModeMatchesModel) {
 TEST(MemoryCounterStoreTest, DistinctSketchModeSlidesAndReturnsToExact) {
   MemoryCounterStore store;
   const absl::Duration window = absl::Hours(1);
-  for (int i = 0; i < 500; ++i) CountOne(store, Distinct({"big"}, absl::StrCat("a", i)), kT0);
-  std::optional<double> v = CountOne(store, Distinct({"big"}, "x"), kT0, false);
+  for (int i = 0; i < 500; ++i) CountOne(store, DistinctQuery({"big"}, absl::StrCat("a", i)), kT0);
+  std::optional<double> v = CountOne(store, DistinctQuery({"big"}, "x"), kT0, false);
   ASSERT_TRUE(v.has_value());
   EXPECT_NEAR(*v, 501, 501 * 0.05);
   // Half a window later: 300 more, still within the window with the first 500.
   for (int i = 0; i < 300; ++i) {
-    CountOne(store, Distinct({"big"}, absl::StrCat("b", i)), kT0 + window / 2);
+    CountOne(store, DistinctQuery({"big"}, absl::StrCat("b", i)), kT0 + window / 2);
   }
-  v = CountOne(store, Distinct({"big"}, "x"), kT0 + window / 2, false);
+  v = CountOne(store, DistinctQuery({"big"}, "x"), kT0 + window / 2, false);
   EXPECT_NEAR(*v, 801, 801 * 0.05);
   // The first 500 leave the window; the 300 stay (sketch buckets are 5 minutes wide).
-  v = CountOne(store, Distinct({"big"}, "x"), kT0 + window + absl::Minutes(5), false);
+  v = CountOne(store, DistinctQuery({"big"}, "x"), kT0 + window + absl::Minutes(5), false);
   EXPECT_NEAR(*v, 301, 301 * 0.05);
   // Idle for a window: exact again.
   const absl::Time later = kT0 + 3 * window;
-  EXPECT_EQ(CountOne(store, Distinct({"big"}, "p"), later), 1.0);
-  EXPECT_EQ(CountOne(store, Distinct({"big"}, "q"), later), 2.0);
-  EXPECT_EQ(CountOne(store, Distinct({"big"}, "p"), later), 2.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"big"}, "p"), later), 1.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"big"}, "q"), later), 2.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"big"}, "p"), later), 2.0);
 }
 
 TEST(MemoryCounterStoreTest, BigDistinctSeriesStaysBounded) {
@@ -200,9 +183,9 @@ TEST(MemoryCounterStoreTest, BigDistinctSeriesStaysBounded) {
   absl::Time now = kT0;
   for (int i = 0; i < 200'000; ++i) {
     now += absl::Milliseconds(100);  // 20'000 s: several windows of 1 h
-    CountOne(store, Distinct({"viral"}, absl::StrCat("actor", i)), now);
+    CountOne(store, DistinctQuery({"viral"}, absl::StrCat("actor", i)), now);
   }
-  std::optional<double> v = CountOne(store, Distinct({"viral"}, "x"), now, false);
+  std::optional<double> v = CountOne(store, DistinctQuery({"viral"}, "x"), now, false);
   ASSERT_TRUE(v.has_value());
   // 36'000 members in the last hour, counted in 5-minute sketch buckets: 33'000 .. 36'000.
   EXPECT_GT(*v, 33'000 * 0.95);
@@ -215,7 +198,7 @@ TEST(MemoryCounterStoreTest, BigDistinctSeriesStaysBounded) {
 TEST(MemoryCounterStoreTest, EvictionUnderSeriesBound) {
   MemoryCounterStore store({.max_memory_bytes = 0, .max_series = 100, .shards = 1});
   for (int i = 0; i < 1000; ++i) {
-    EXPECT_EQ(CountOne(store, Event(absl::StrCat("e", i)), kT0), 1.0);
+    EXPECT_EQ(CountOne(store, EventQuery(absl::StrCat("e", i)), kT0), 1.0);
   }
   CounterStoreStats s = store.stats();
   EXPECT_EQ(s.series, 100u);
@@ -226,52 +209,52 @@ TEST(MemoryCounterStoreTest, EvictionUnderTinyMemoryBound) {
   constexpr size_t kBound = 64 << 10;
   MemoryCounterStore store({.max_memory_bytes = kBound, .max_series = 0, .shards = 2});
   for (int i = 0; i < 20'000; ++i) {
-    CountOne(store, Event(absl::StrCat("e", i)), kT0);
-    if (i % 10 == 0) CountOne(store, Distinct({absl::StrCat("d", i % 7)}, absl::StrCat(i)), kT0);
+    CountOne(store, EventQuery(absl::StrCat("e", i)), kT0);
+    if (i % 10 == 0) CountOne(store, DistinctQuery({absl::StrCat("d", i % 7)}, absl::StrCat(i)), kT0);
   }
   CounterStoreStats s = store.stats();
   EXPECT_LE(s.memory_bytes, kBound + 4096);
   EXPECT_GT(s.evicted, 10'000u);
   EXPECT_GT(s.series, 10u);
   // A store still answers after evicting.
-  EXPECT_EQ(CountOne(store, Event("fresh"), kT0), 1.0);
-  EXPECT_EQ(CountOne(store, Event("fresh"), kT0), 2.0);
+  EXPECT_EQ(CountOne(store, EventQuery("fresh"), kT0), 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("fresh"), kT0), 2.0);
 }
 
 TEST(MemoryCounterStoreTest, RecentlyUsedSeriesSurviveEviction) {
   MemoryCounterStore store({.max_memory_bytes = 0, .max_series = 10, .shards = 1});
-  for (int i = 0; i < 10; ++i) CountOne(store, Event(absl::StrCat("e", i)), kT0);
+  for (int i = 0; i < 10; ++i) CountOne(store, EventQuery(absl::StrCat("e", i)), kT0);
   int touches = 1;
   for (int i = 10; i < 200; ++i) {
-    CountOne(store, Event("e0"), kT0);
+    CountOne(store, EventQuery("e0"), kT0);
     ++touches;
-    CountOne(store, Event(absl::StrCat("e", i)), kT0);
+    CountOne(store, EventQuery(absl::StrCat("e", i)), kT0);
   }
-  EXPECT_EQ(CountOne(store, Event("e0"), kT0, false), touches + 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("e0"), kT0, false), touches + 1.0);
   EXPECT_GT(store.stats().evicted, 0u);
 }
 
 TEST(MemoryCounterStoreTest, ExpiredSeriesGoFirstAndAreNotCountedAsEvicted) {
   MemoryCounterStore store({.max_memory_bytes = 0, .max_series = 10, .shards = 1});
   for (int i = 0; i < 10; ++i)
-    CountOne(store, Event(absl::StrCat("old", i), absl::Minutes(1)), kT0);
+    CountOne(store, EventQuery(absl::StrCat("old", i), absl::Minutes(1)), kT0);
   const absl::Time later = kT0 + absl::Minutes(2);
   for (int i = 0; i < 10; ++i)
-    CountOne(store, Event(absl::StrCat("new", i), absl::Minutes(1)), later);
+    CountOne(store, EventQuery(absl::StrCat("new", i), absl::Minutes(1)), later);
   CounterStoreStats s = store.stats();
   EXPECT_EQ(s.series, 10u);
   EXPECT_EQ(s.evicted, 0u);
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(CountOne(store, Event(absl::StrCat("new", i), absl::Minutes(1)), later, false), 2.0);
+    EXPECT_EQ(CountOne(store, EventQuery(absl::StrCat("new", i), absl::Minutes(1)), later, false), 2.0);
   }
 }
 
 TEST(MemoryCounterStoreTest, ExpiredSeriesAreReapedWithoutPressure) {
   MemoryCounterStore store({.shards = 1});
   for (int i = 0; i < 1000; ++i)
-    CountOne(store, Event(absl::StrCat("old", i), absl::Seconds(1)), kT0);
+    CountOne(store, EventQuery(absl::StrCat("old", i), absl::Seconds(1)), kT0);
   for (int i = 0; i < 1000; ++i) {
-    CountOne(store, Event(absl::StrCat("new", i), absl::Seconds(1)), kT0 + absl::Seconds(10));
+    CountOne(store, EventQuery(absl::StrCat("new", i), absl::Seconds(1)), kT0 + absl::Seconds(10));
   }
   // Each new series reaps up to two expired ones.
   EXPECT_LE(store.stats().series, 1100u);
@@ -281,7 +264,7 @@ TEST(MemoryCounterStoreTest, ExpiredSeriesAreReapedWithoutPressure) {
 TEST(MemoryCounterStoreTest, MemoryStaysBoundedWithAMillionKeys) {
   constexpr size_t kBound = 8 << 20;
   MemoryCounterStore store({.max_memory_bytes = kBound, .shards = 4});
-  std::vector<CounterQuery> qs = {Event(""), Event("", absl::Minutes(10)), Distinct({""}, "")};
+  std::vector<CounterQuery> qs = {EventQuery(""), EventQuery("", absl::Minutes(10)), DistinctQuery({""}, "")};
   uint64_t max_bytes = 0;
   for (int i = 0; i < 1'000'000; ++i) {
     qs[0].keys[0] = absl::StrCat("actor", i);
@@ -303,29 +286,29 @@ TEST(MemoryCounterStoreTest, MemoryStaysBoundedWithAMillionKeys) {
 TEST(MemoryCounterStoreTest, TimeGoingBackwardsWithinAWindow) {
   MemoryCounterStore store;
   const absl::Duration w = absl::Hours(1);
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0 + absl::Minutes(10)), 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0 + absl::Minutes(10)), 1.0);
   // Earlier than the series' clock: what was recorded "later" still counts.
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0), 2.0);
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0 + absl::Minutes(10)), 3.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0), 2.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0 + absl::Minutes(10)), 3.0);
   // (kT0 + 5 min, kT0 + 65 min]: the kT0 event left, the two at kT0 + 10 min stay.
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0 + absl::Minutes(65)), 3.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0 + absl::Minutes(65)), 3.0);
 
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "a", w), kT0 + absl::Minutes(10)), 1.0);
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "b", w), kT0), 2.0);
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "a", w), kT0), 2.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "a", w), kT0 + absl::Minutes(10)), 1.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "b", w), kT0), 2.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "a", w), kT0), 2.0);
   // b's newest sighting is kT0, a's kT0 + 10 min.
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "c", w), kT0 + absl::Minutes(65)), 2.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "c", w), kT0 + absl::Minutes(65)), 2.0);
 }
 
 TEST(MemoryCounterStoreTest, FarFutureDoesNotFreezeASeries) {
   MemoryCounterStore store;
   const absl::Duration w = absl::Hours(1);
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0 + absl::Hours(24 * 365)), 1.0);
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0), 1.0);  // the future event does not count
-  EXPECT_EQ(CountOne(store, Event("k", w), kT0 + absl::Seconds(1)), 2.0);  // restarted at kT0
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "x", w), kT0 + absl::Hours(24 * 365)), 1.0);
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "y", w), kT0), 1.0);
-  EXPECT_EQ(CountOne(store, Distinct({"d"}, "z", w), kT0), 2.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0 + absl::Hours(24 * 365)), 1.0);
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0), 1.0);  // the future event does not count
+  EXPECT_EQ(CountOne(store, EventQuery("k", w), kT0 + absl::Seconds(1)), 2.0);  // restarted at kT0
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "x", w), kT0 + absl::Hours(24 * 365)), 1.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "y", w), kT0), 1.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"d"}, "z", w), kT0), 2.0);
 }
 
 TEST(MemoryCounterStoreTest, RandomTimesStayBoundedAndSane) {
@@ -340,8 +323,8 @@ TEST(MemoryCounterStoreTest, RandomTimesStayBoundedAndSane) {
     if (i % 1000 == 1) now = absl::InfiniteFuture();
     if (i % 1000 == 2) now = absl::UnixEpoch() - absl::Hours(1);
     std::vector<CounterQuery> qs = {
-        Event(absl::StrCat("e", rng() % 3)),
-        Distinct({absl::StrCat("d", rng() % 3), "shared"}, absl::StrCat("m", rng() % 500)),
+        EventQuery(absl::StrCat("e", rng() % 3)),
+        DistinctQuery({absl::StrCat("d", rng() % 3), "shared"}, absl::StrCat("m", rng() % 500)),
     };
     std::vector<std::optional<double>> values;
     store.Count(now, rng() % 3 != 0, qs, &values);
@@ -365,9 +348,9 @@ TEST(MemoryCounterStoreTest, ConcurrentCountFromFourThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&store, t] {
       std::vector<CounterQuery> qs = {
-          Event("shared"),
-          Event(absl::StrCat("own", t)),
-          Distinct({"shared-d", absl::StrCat("own-d", t)}, ""),
+          EventQuery("shared"),
+          EventQuery(absl::StrCat("own", t)),
+          DistinctQuery({"shared-d", absl::StrCat("own-d", t)}, ""),
       };
       std::vector<std::optional<double>> values;
       for (int i = 0; i < kRounds; ++i) {
@@ -378,9 +361,9 @@ TEST(MemoryCounterStoreTest, ConcurrentCountFromFourThreads) {
     });
   }
   for (std::thread& t : threads) t.join();
-  EXPECT_EQ(CountOne(store, Event("shared"), kT0 + absl::Seconds(30), false),
+  EXPECT_EQ(CountOne(store, EventQuery("shared"), kT0 + absl::Seconds(30), false),
             kThreads * kRounds + 1.0);
-  EXPECT_EQ(CountOne(store, Distinct({"shared-d"}, "m0"), kT0 + absl::Seconds(30), false), 50.0);
+  EXPECT_EQ(CountOne(store, DistinctQuery({"shared-d"}, "m0"), kT0 + absl::Seconds(30), false), 50.0);
   CounterStoreStats s = store.stats();
   EXPECT_EQ(s.queries, uint64_t{kThreads} * kRounds * 3 + 2);
   EXPECT_EQ(s.series, 2u + 2 * kThreads);

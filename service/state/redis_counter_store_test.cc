@@ -27,6 +27,8 @@ namespace {
 
 using counters::CounterQuery;
 using counters::CounterStoreStats;
+using counters::DistinctQuery;
+using counters::EventQuery;
 using fedwall::testing::RedisServer;
 
 bool HaveRedis() { return access(RedisServer::kDefaultBinary, X_OK) == 0; }
@@ -75,22 +77,6 @@ INSTANTIATE_TEST_SUITE_P(
         },
         .skip_reason = "no /usr/bin/redis-server (or it did not start)"}),
     counters::testing::FactoryName);
-
-CounterQuery Event(std::string key, absl::Duration window) {
-  CounterQuery q;
-  q.keys = {std::move(key)};
-  q.window = window;
-  return q;
-}
-
-CounterQuery Distinct(std::vector<std::string> keys, std::string member, absl::Duration window) {
-  CounterQuery q;
-  q.distinct = true;
-  q.keys = std::move(keys);
-  q.member = std::move(member);
-  q.window = window;
-  return q;
-}
 
 // The values of one Count call.
 std::vector<std::optional<double>> CountAll(counters::CounterStore& store, absl::Time now,
@@ -269,8 +255,8 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreFewAndHashed) {
   const std::string long_url = "https://example.com/" + std::string(5000, 'x');
   CountAll(
       *store, absl::Now(),
-      {Event(long_url, absl::Minutes(10)), Distinct({long_url, "band2"}, long_url, absl::Hours(1)),
-       Event("short", absl::Seconds(1))});
+      {EventQuery(long_url, absl::Minutes(10)), DistinctQuery({long_url, "band2"}, long_url, absl::Hours(1)),
+       EventQuery("short", absl::Seconds(1))});
   Direct redis(shared_server->port());
   ASSERT_NE(redis.ctx, nullptr);
   std::vector<std::string> keys = Lines(redis.Cmd({"KEYS", "exp:*"}));
@@ -298,14 +284,14 @@ TEST_F(RedisCounterStoreTest, KeysExpireAndAreFewAndHashed) {
   dry_options.key_prefix = "dry:";
   auto dry = Open(dry_options);
   CountAll(*dry, absl::Now(),
-           {Event("a", absl::Minutes(1)), Distinct({"b"}, "m", absl::Minutes(1))},
+           {EventQuery("a", absl::Minutes(1)), DistinctQuery({"b"}, "m", absl::Minutes(1))},
            /*record=*/false);
   EXPECT_EQ(redis.Cmd({"KEYS", "dry:*"}), "");
   // Short windows really go away.
   RedisOptions short_options;
   short_options.key_prefix = "short:";
   auto short_lived = Open(short_options);
-  CountAll(*short_lived, absl::Now(), {Event("a", absl::Seconds(1))});
+  CountAll(*short_lived, absl::Now(), {EventQuery("a", absl::Seconds(1))});
   EXPECT_EQ(Lines(redis.Cmd({"KEYS", "short:*"})).size(), 1u);
   redis.Cmd({"PEXPIRE", Lines(redis.Cmd({"KEYS", "short:*"}))[0], "1"});  // skip the slack
   absl::SleepFor(absl::Milliseconds(20));
@@ -332,18 +318,18 @@ TEST_F(RedisCounterStoreTest, SeriesKeepAtMost65MembersThenHyperLogLogs) {
   };
   for (int i = 0; i < 64; ++i) {
     CountAll(*store, t + absl::Milliseconds(i),
-             {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
+             {DistinctQuery({"k"}, absl::StrCat("m", i), absl::Hours(1))});
   }
   EXPECT_EQ(entries(), "1536");                     // 64 members
   EXPECT_EQ(redis.Cmd({"KEYS", "cap:*:h:*"}), "");  // exact: no HyperLogLog yet
   for (int i = 64; i < 300; ++i) {
     CountAll(*store, t + absl::Milliseconds(i),
-             {Distinct({"k"}, absl::StrCat("m", i), absl::Hours(1))});
+             {DistinctQuery({"k"}, absl::StrCat("m", i), absl::Hours(1))});
   }
   EXPECT_EQ(entries(), "1560");                                   // capped at 65
   EXPECT_EQ(Lines(redis.Cmd({"KEYS", "cap:*:h:*"})).size(), 1u);  // one bucket so far
   std::vector<std::optional<double>> v =
-      CountAll(*store, t + absl::Seconds(1), {Distinct({"k"}, "m0", absl::Hours(1))});
+      CountAll(*store, t + absl::Seconds(1), {DistinctQuery({"k"}, "m0", absl::Hours(1))});
   ASSERT_TRUE(v[0].has_value());
   EXPECT_NEAR(*v[0], 300, 15);
   // The HLL scratch key never stays.
@@ -354,10 +340,10 @@ TEST_F(RedisCounterStoreTest, ScriptIsReloadedAfterFlush) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   absl::Time t = absl::Now();
-  EXPECT_EQ(CountAll(*store, t, {Event("a", absl::Minutes(1))})[0], 1);
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("a", absl::Minutes(1))})[0], 1);
   Direct redis(shared_server->port());
   EXPECT_EQ(redis.Cmd({"SCRIPT", "FLUSH"}), "OK");
-  EXPECT_EQ(CountAll(*store, t, {Event("a", absl::Minutes(1))})[0], 2);
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("a", absl::Minutes(1))})[0], 2);
   EXPECT_EQ(store->stats().failures, 0u);
 }
 
@@ -370,16 +356,16 @@ TEST_F(RedisCounterStoreTest, TwoNodesShareCounts) {
   ASSERT_NE(b, nullptr);
   absl::Time t = absl::Now();
   const absl::Duration w = absl::Minutes(10);
-  EXPECT_EQ(CountAll(*a, t, {Event("actor", w)})[0], 1);
-  EXPECT_EQ(CountAll(*b, t, {Event("actor", w)})[0], 2);
-  EXPECT_EQ(CountAll(*a, t, {Distinct({"text"}, "alice", w)})[0], 1);
-  EXPECT_EQ(CountAll(*b, t, {Distinct({"text"}, "bob", w)})[0], 2);
-  EXPECT_EQ(CountAll(*a, t, {Distinct({"text"}, "bob", w)}, false)[0], 2);
+  EXPECT_EQ(CountAll(*a, t, {EventQuery("actor", w)})[0], 1);
+  EXPECT_EQ(CountAll(*b, t, {EventQuery("actor", w)})[0], 2);
+  EXPECT_EQ(CountAll(*a, t, {DistinctQuery({"text"}, "alice", w)})[0], 1);
+  EXPECT_EQ(CountAll(*b, t, {DistinctQuery({"text"}, "bob", w)})[0], 2);
+  EXPECT_EQ(CountAll(*a, t, {DistinctQuery({"text"}, "bob", w)}, false)[0], 2);
   // A different prefix is a different deployment.
   RedisOptions other;
   other.key_prefix = "nodes-other:";
   auto c = Open(other);
-  EXPECT_EQ(CountAll(*c, t, {Event("actor", w)})[0], 1);
+  EXPECT_EQ(CountAll(*c, t, {EventQuery("actor", w)})[0], 1);
 }
 
 TEST_F(RedisCounterStoreTest, ConcurrentCountsFromFourThreads) {
@@ -397,8 +383,8 @@ TEST_F(RedisCounterStoreTest, ConcurrentCountsFromFourThreads) {
       for (int j = 0; j < kPerThread; ++j) {
         auto v =
             CountAll(*store, t,
-                     {Event("shared", absl::Hours(1)),
-                      Distinct({"text"}, absl::StrCat("actor-", i, "-", j % 10), absl::Hours(1))});
+                     {EventQuery("shared", absl::Hours(1)),
+                      DistinctQuery({"text"}, absl::StrCat("actor-", i, "-", j % 10), absl::Hours(1))});
         if (!v[0] || !v[1]) unknown.fetch_add(1);
       }
     });
@@ -406,7 +392,7 @@ TEST_F(RedisCounterStoreTest, ConcurrentCountsFromFourThreads) {
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(unknown.load(), 0) << store->last_error();
   auto v = CountAll(
-      *store, t, {Event("shared", absl::Hours(1)), Distinct({"text"}, "x", absl::Hours(1))}, false);
+      *store, t, {EventQuery("shared", absl::Hours(1)), DistinctQuery({"text"}, "x", absl::Hours(1))}, false);
   EXPECT_EQ(v[0], kThreads * kPerThread + 1);
   EXPECT_EQ(v[1], kThreads * 10 + 1);
   CounterStoreStats s = store->stats();
@@ -423,11 +409,11 @@ TEST_F(RedisCounterStoreTest, OneConnectionServesManyThreads) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      for (int j = 0; j < 50; ++j) CountAll(*store, t, {Event("one", absl::Hours(1))});
+      for (int j = 0; j < 50; ++j) CountAll(*store, t, {EventQuery("one", absl::Hours(1))});
     });
   }
   for (std::thread& th : threads) th.join();
-  EXPECT_EQ(CountAll(*store, t, {Event("one", absl::Hours(1))}, false)[0], 201);
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("one", absl::Hours(1))}, false)[0], 201);
   EXPECT_EQ(store->stats().failures, 0u) << store->last_error();
 }
 
@@ -440,13 +426,13 @@ TEST_F(RedisCounterStoreTest, UnixSocketAndDatabases) {
   auto unix3 = Open(options, "unix://" + shared_server->unix_socket() + "?db=3");
   ASSERT_TRUE(unix0 && tcp0 && tcp3 && unix3);
   absl::Time t = absl::Now();
-  EXPECT_EQ(CountAll(*unix0, t, {Event("k", absl::Minutes(1))})[0], 1);
-  EXPECT_EQ(CountAll(*tcp0, t, {Event("k", absl::Minutes(1))})[0], 2);
-  EXPECT_EQ(CountAll(*tcp3, t, {Event("k", absl::Minutes(1))})[0], 1);
-  EXPECT_EQ(CountAll(*unix3, t, {Event("k", absl::Minutes(1))})[0], 2);
+  EXPECT_EQ(CountAll(*unix0, t, {EventQuery("k", absl::Minutes(1))})[0], 1);
+  EXPECT_EQ(CountAll(*tcp0, t, {EventQuery("k", absl::Minutes(1))})[0], 2);
+  EXPECT_EQ(CountAll(*tcp3, t, {EventQuery("k", absl::Minutes(1))})[0], 1);
+  EXPECT_EQ(CountAll(*unix3, t, {EventQuery("k", absl::Minutes(1))})[0], 2);
   // A database Redis does not have: unknown, with SELECT's error.
   auto db99 = Open(options, absl::StrCat("redis://127.0.0.1:", shared_server->port(), "/99"));
-  EXPECT_FALSE(CountAll(*db99, t, {Event("k", absl::Minutes(1))})[0].has_value());
+  EXPECT_FALSE(CountAll(*db99, t, {EventQuery("k", absl::Minutes(1))})[0].has_value());
   EXPECT_TRUE(absl::StrContains(db99->last_error(), "SELECT")) << db99->last_error();
 }
 
@@ -457,20 +443,20 @@ TEST_F(RedisCounterStoreTest, LimitsPerCall) {
   auto store = Open(options);
   ASSERT_NE(store, nullptr);
   absl::Time t = absl::Now();
-  std::vector<CounterQuery> four(4, Event("k", absl::Minutes(1)));
+  std::vector<CounterQuery> four(4, EventQuery("k", absl::Minutes(1)));
   for (const auto& v : CountAll(*store, t, four)) EXPECT_FALSE(v.has_value());
-  auto keys5 = CountAll(*store, t, {Distinct({"a", "b", "c", "d", "e"}, "m", absl::Minutes(1))});
+  auto keys5 = CountAll(*store, t, {DistinctQuery({"a", "b", "c", "d", "e"}, "m", absl::Minutes(1))});
   EXPECT_FALSE(keys5[0].has_value());
   EXPECT_EQ(store->stats().failures, 2u);
   EXPECT_EQ(store->stats().unknown, 5u);
   // Within the limits, and not paused by those failures.
   auto ok = CountAll(*store, t,
-                     {Event("k", absl::Minutes(1)), Distinct({"a", "b"}, "m", absl::Minutes(1))});
+                     {EventQuery("k", absl::Minutes(1)), DistinctQuery({"a", "b"}, "m", absl::Minutes(1))});
   EXPECT_EQ(ok[0], 1);
   EXPECT_EQ(ok[1], 1);
   // A query without keys (against the contract) is unknown alone.
   CounterQuery empty;
-  auto mixed = CountAll(*store, t, {empty, Event("k", absl::Minutes(1))});
+  auto mixed = CountAll(*store, t, {empty, EventQuery("k", absl::Minutes(1))});
   EXPECT_FALSE(mixed[0].has_value());
   EXPECT_EQ(mixed[1], 2);
 }
@@ -479,9 +465,9 @@ TEST_F(RedisCounterStoreTest, WindowsOutsideTheContractAreClamped) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   absl::Time t = absl::Now();
-  EXPECT_EQ(CountAll(*store, t, {Event("k", absl::ZeroDuration())})[0], 1);
-  EXPECT_EQ(CountAll(*store, t, {Event("k", absl::Milliseconds(-5))})[0], 2);  // both are 1 s
-  EXPECT_EQ(CountAll(*store, t, {Event("k", absl::Hours(24 * 365))})[0], 1);
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("k", absl::ZeroDuration())})[0], 1);
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("k", absl::Milliseconds(-5))})[0], 2);  // both are 1 s
+  EXPECT_EQ(CountAll(*store, t, {EventQuery("k", absl::Hours(24 * 365))})[0], 1);
 }
 
 TEST_F(RedisCounterStoreTest, PasswordFromTheUrl) {
@@ -502,11 +488,11 @@ TEST_F(RedisCounterStoreTest, PasswordFromTheUrl) {
   auto none = OpenRedisCounterStore((*server)->url(), options);
   ASSERT_TRUE(good.ok() && user.ok() && wrong.ok() && none.ok());
   absl::Time t = absl::Now();
-  EXPECT_EQ(CountAll(**good, t, {Event("k", absl::Minutes(1))})[0], 1);
-  EXPECT_EQ(CountAll(**user, t, {Event("k", absl::Minutes(1))})[0], 2);
-  EXPECT_FALSE(CountAll(**wrong, t, {Event("k", absl::Minutes(1))})[0].has_value());
+  EXPECT_EQ(CountAll(**good, t, {EventQuery("k", absl::Minutes(1))})[0], 1);
+  EXPECT_EQ(CountAll(**user, t, {EventQuery("k", absl::Minutes(1))})[0], 2);
+  EXPECT_FALSE(CountAll(**wrong, t, {EventQuery("k", absl::Minutes(1))})[0].has_value());
   EXPECT_TRUE(absl::StrContains((*wrong)->last_error(), "AUTH")) << (*wrong)->last_error();
-  EXPECT_FALSE(CountAll(**none, t, {Event("k", absl::Minutes(1))})[0].has_value());
+  EXPECT_FALSE(CountAll(**none, t, {EventQuery("k", absl::Minutes(1))})[0].has_value());
   EXPECT_TRUE((*good)->Ping().ok());
   EXPECT_FALSE((*wrong)->Ping().ok());
 }
@@ -521,8 +507,8 @@ TEST_F(RedisCounterStoreTest, UnknownWhileRedisIsDownThenKnownAgain) {
   auto store = OpenRedisCounterStore(server.url(), options);
   ASSERT_TRUE(store.ok());
   RedisCounterStore& s = **store;
-  std::vector<CounterQuery> qs = {Event("k", absl::Minutes(1)),
-                                  Distinct({"t1", "t2"}, "m", absl::Minutes(1))};
+  std::vector<CounterQuery> qs = {EventQuery("k", absl::Minutes(1)),
+                                  DistinctQuery({"t1", "t2"}, "m", absl::Minutes(1))};
   absl::Time t = absl::Now();
   auto v = CountAll(s, t, qs);
   ASSERT_TRUE(v[0] && v[1]) << s.last_error();
@@ -568,9 +554,9 @@ TEST_F(RedisCounterStoreTest, RestartIsSeenOnTheNextCallAfterThePause) {
   auto store = OpenRedisCounterStore((*started)->url(), options);
   ASSERT_TRUE(store.ok());
   absl::Time t = absl::Now();
-  EXPECT_EQ(CountAll(**store, t, {Event("k", absl::Minutes(1))})[0], 1);
+  EXPECT_EQ(CountAll(**store, t, {EventQuery("k", absl::Minutes(1))})[0], 1);
   ASSERT_TRUE((*started)->Restart().ok());
-  EXPECT_EQ(CountAll(**store, t, {Event("k", absl::Minutes(1))})[0], 1) << (*store)->last_error();
+  EXPECT_EQ(CountAll(**store, t, {EventQuery("k", absl::Minutes(1))})[0], 1) << (*store)->last_error();
   EXPECT_EQ((*store)->stats().failures, 0u);
 }
 
@@ -585,7 +571,7 @@ TEST_F(RedisCounterStoreTest, StuckRedisCostsOneTimeout) {
   auto store = OpenRedisCounterStore(server.url(), options);
   ASSERT_TRUE(store.ok());
   RedisCounterStore& s = **store;
-  std::vector<CounterQuery> qs = {Event("k", absl::Minutes(1))};
+  std::vector<CounterQuery> qs = {EventQuery("k", absl::Minutes(1))};
   absl::Time t = absl::Now();
   ASSERT_TRUE(CountAll(s, t, qs)[0].has_value()) << s.last_error();
 

@@ -38,9 +38,14 @@ const char* HeldStateName(HeldState state) {
   return "unknown";
 }
 
+bool IsPostgresUrl(std::string_view spec) {
+  const absl::string_view s(spec.data(), spec.size());
+  return absl::StartsWith(s, "postgresql://") || absl::StartsWith(s, "postgres://");
+}
+
 absl::StatusOr<std::unique_ptr<ReviewStore>> OpenReviewStore(const std::string& spec) {
   // The two URI prefixes libpq knows (it compares them case-sensitively too).
-  if (absl::StartsWith(spec, "postgresql://") || absl::StartsWith(spec, "postgres://")) {
+  if (IsPostgresUrl(spec)) {
     return OpenPostgresStore(spec);
   }
   return OpenSqliteStore(spec);

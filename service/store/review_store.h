@@ -252,6 +252,10 @@ absl::StatusOr<std::unique_ptr<ReviewStore>> OpenPostgresStore(const std::string
 // SqliteOptions).
 absl::StatusOr<std::unique_ptr<ReviewStore>> OpenReviewStore(const std::string& spec);
 
+// Whether OpenReviewStore reads `spec` as a PostgreSQL URL ("postgresql://", "postgres://"):
+// a store several nodes share.
+bool IsPostgresUrl(std::string_view spec);
+
 }  // namespace fedwall::store
 
 #endif  // FEDWALL_SERVICE_STORE_REVIEW_STORE_H_
